@@ -1,0 +1,76 @@
+# scorelens: the two commands a newcomer needs are `make run` and `make test`.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+GO        ?= go
+ROOT      := $(abspath .)
+TOOLS     := $(ROOT)/.tools/bin
+OCB       := $(TOOLS)/builder
+OCB_VER   := v0.165.0
+DIST      := $(ROOT)/otelcol-dist
+COLLECTOR := $(DIST)/otelcol-dist
+MODULES   := scheduler processor bench e2e
+# Keep the machine's -buildvcs=false: a GOFLAGS in the environment replaces it.
+export GOFLAGS ?= -buildvcs=false
+
+.PHONY: all run test vet unit e2e fuzz fuzz-corpus bench bench-scheduler bench-processor bench-connector collector validate fmt clean
+
+all: test
+
+## run: build what is missing, start the collector, drive it with eppsim, print the per-scorer table.
+run: collector
+	$(GO) run ./e2e/cmd/scorelens-run -collector $(COLLECTOR) -config $(DIST)/config.yaml
+
+## test: vet and race-test every module, replay fuzz corpora, end-to-end tests against the built collector.
+test: vet unit e2e
+
+vet:
+	@for m in $(MODULES); do echo "go vet ./$$m/..."; (cd $$m && $(GO) vet ./...); done
+	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+unit:
+	cd scheduler && $(GO) test -race -count=1 ./...
+	cd processor && $(GO) test -race -count=1 ./...
+	cd bench && $(GO) test -race -count=1 -run . ./...
+
+e2e: collector validate
+	cd e2e && SCORELENS_COLLECTOR=$(COLLECTOR) $(GO) test -race -count=1 -timeout 15m ./...
+
+## fuzz: fuzz each target longer than `make test` does (FUZZTIME=1m by default).
+FUZZTIME ?= 1m
+fuzz:
+	cd processor && $(GO) test -run '^$$' -fuzz '^FuzzProcessTraces$$' -fuzztime $(FUZZTIME) ./eppscoringprocessor
+	cd processor && $(GO) test -run '^$$' -fuzz '^FuzzConsumeTraces$$' -fuzztime $(FUZZTIME) ./eppscoringconnector
+
+## bench: every headline figure of the README, side by side in one run each.
+bench: bench-scheduler bench-processor bench-connector
+
+bench-scheduler:
+	cd scheduler && $(GO) test -run '^$$' -bench '^BenchmarkSchedule$$' -benchmem -count=1 .
+
+bench-processor:
+	cd bench && $(GO) test -run '^$$' -bench '^BenchmarkProcessor' -benchmem -count=1 . | tee /dev/stderr | $(GO) run ./cmd/benchratio
+
+bench-connector:
+	cd bench && $(GO) test -run '^$$' -bench '^BenchmarkConnector' -benchmem -count=1 . | tee /dev/stderr | $(GO) run ./cmd/benchratio
+
+## collector: build otelcol-dist/otelcol-dist with ocb (installed into .tools/bin).
+$(OCB):
+	GOBIN=$(TOOLS) GOWORK=off $(GO) install go.opentelemetry.io/collector/cmd/builder@$(OCB_VER)
+
+collector: $(COLLECTOR)
+
+COLLECTOR_SRCS := builder-config.yaml $(shell find scheduler processor -name '*.go' -not -name '*_test.go' 2>/dev/null) scheduler/go.mod processor/go.mod
+
+$(COLLECTOR): $(OCB) $(COLLECTOR_SRCS)
+	GOWORK=off $(OCB) --config=builder-config.yaml
+
+## validate: every shipped collector config passes `otelcol-dist validate`.
+validate: collector
+	@for c in $(DIST)/config.yaml $$(ls e2e/testdata/*.yaml 2>/dev/null); do echo "validate $$c"; $(COLLECTOR) validate --config=$$c; done
+
+fmt:
+	gofmt -w $(MODULES)
+
+clean:
+	rm -rf $(TOOLS) $(filter-out $(DIST)/config.yaml $(DIST)/README.md,$(wildcard $(DIST)/*))

@@ -1,0 +1,3 @@
+module github.com/scorelens/scorelens/e2e
+
+go 1.26.0
