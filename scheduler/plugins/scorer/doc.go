@@ -1,0 +1,48 @@
+// Package scorer holds the real scorers of the scheduler: the signals an
+// llm-d EPP profile weighs to pick an endpoint.
+//
+// Each scorer's type string, category and formula follow upstream llm-d EPP
+// (see /work/shared/reference/upstream-epp.md, "Real scorers and pickers"):
+//
+//	kv-cache-utilization-scorer   Distribution  1 - KVCacheUsagePercent
+//	queue-scorer                  Distribution  (max-q)/(max-min) over WaitingQueueSize, 1 when all equal
+//	running-requests-size-scorer  Distribution  the same over RunningRequestsSize
+//	prefix-cache-scorer           Affinity      matched prefix blocks / prompt blocks
+//	lora-affinity-scorer          Affinity      1.0 active, 0.8 room to load, 0.6 waiting, else 0
+//	load-aware-scorer             Distribution  0.5 if queue empty, else 0.5*(1-min(q,T)/T)
+//	session-affinity-scorer       Affinity      1.0 for the endpoint the session token names
+//
+// The scorers write into the framework's caller-owned score slice and leave
+// NaN (framework.NoScore) where they have no signal, for example for an
+// endpoint without metrics. None of them allocates per endpoint; all but the
+// prefix-cache scorer allocate nothing at all per request, and that one a
+// constant two (its block hashes, stored on the request).
+//
+// The prefix-cache scorer is also the one plugin that traces: like
+// upstream's, it opens its own score_prefix_cache span under its scorer
+// span, only when that span is recording.
+//
+// Constructors take the instance name; an empty name means the type string.
+package scorer
+
+import "github.com/scorelens/scorelens/scheduler/framework"
+
+// typedName returns the plugin identity of an instance, defaulting the name
+// to the type so that unnamed instances still render as "<type>/<type>".
+func typedName(typ, name string) framework.TypedName {
+	if name == "" {
+		name = typ
+	}
+	return framework.TypedName{Type: typ, Name: name}
+}
+
+// clamp01 bounds a metric that should be a fraction; callers filter NaN first.
+func clamp01(v float64) float64 {
+	if v < 0 {
+		return 0
+	}
+	if v > 1 {
+		return 1
+	}
+	return v
+}

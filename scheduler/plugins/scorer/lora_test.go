@@ -1,0 +1,48 @@
+package scorer
+
+import (
+	"testing"
+
+	"github.com/scorelens/scorelens/scheduler/framework"
+)
+
+func TestLoRAAffinity(t *testing.T) {
+	tests := []struct {
+		name string
+		m    framework.Metrics
+		want float64
+	}{
+		{"active", framework.Metrics{ActiveModels: map[string]int{"a": 1, "b": 1}, MaxActiveModels: 2}, 1},
+		{"active beats waiting", framework.Metrics{ActiveModels: map[string]int{"a": 1}, WaitingModels: map[string]int{"a": 1}}, 1},
+		{"room to load", framework.Metrics{ActiveModels: map[string]int{"b": 1}, MaxActiveModels: 2}, 0.8},
+		{"room beats waiting", framework.Metrics{WaitingModels: map[string]int{"a": 1}, MaxActiveModels: 1}, 0.8},
+		{"waiting, full", framework.Metrics{ActiveModels: map[string]int{"b": 1}, WaitingModels: map[string]int{"a": 2}, MaxActiveModels: 1}, 0.6},
+		{"full", framework.Metrics{ActiveModels: map[string]int{"b": 1, "c": 1}, MaxActiveModels: 2}, 0},
+		{"no adapter slots", framework.Metrics{}, 0},
+	}
+	req := &framework.InferenceRequest{TargetModel: "base", LoRAAdapter: "a"}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sameScores(t, score(NewLoRAAffinity(""), req, []framework.Endpoint{endpoint("ns/p", tt.m)}), []float64{tt.want})
+		})
+	}
+}
+
+// TestLoRAAffinityAdapter checks that the target model stands in for the
+// adapter when none is set, and that no model at all means no signal.
+func TestLoRAAffinityAdapter(t *testing.T) {
+	eps := []framework.Endpoint{
+		endpoint("ns/a", framework.Metrics{ActiveModels: map[string]int{"m": 1}}),
+		&nilMetrics{},
+		endpoint("ns/b", framework.Metrics{}),
+	}
+	sameScores(t, score(NewLoRAAffinity(""), &framework.InferenceRequest{TargetModel: "m"}, eps), []float64{1, nan, 0})
+	sameScores(t, score(NewLoRAAffinity(""), &framework.InferenceRequest{}, eps), []float64{nan, nan, nan})
+}
+
+func TestLoRAAffinityAllocs(t *testing.T) {
+	req := &framework.InferenceRequest{TargetModel: "m"}
+	if a := allocsPerScore(NewLoRAAffinity(""), req, fleet(100)); a != 0 {
+		t.Errorf("allocs per Score = %v, want 0", a)
+	}
+}

@@ -1,0 +1,82 @@
+package scorer
+
+import (
+	"context"
+	"encoding/base64"
+	"strings"
+
+	"github.com/scorelens/scorelens/scheduler/framework"
+)
+
+// SessionAffinityType is the upstream type of the session affinity scorer.
+const SessionAffinityType = "session-affinity-scorer"
+
+// DefaultSessionHeader is the request header that carries the session token.
+const DefaultSessionHeader = "x-session-token"
+
+// maxSessionTokenLen bounds the token we decode on the stack. An endpoint ID
+// is "namespace/name": at most 63+1+253 bytes, whose base64 is 424 bytes.
+const maxSessionTokenLen = 512
+
+// SessionAffinity sends a session back to the endpoint that served it: 1.0
+// for the endpoint the session token names, 0 for the others.
+//
+// The token is the endpoint's metadata ID (namespace/name) in standard
+// base64, as upstream, so that tokens issued by an upstream EPP keep working
+// and the pod's identity is not sent to clients in the clear. SessionToken
+// issues one. The scorer only reads the header: issuing the token on the
+// response is the gateway's job, so there is no PreRequest.
+type SessionAffinity struct {
+	name   framework.TypedName
+	header string
+}
+
+var _ framework.Scorer = (*SessionAffinity)(nil)
+
+// NewSessionAffinity returns a session affinity scorer named name (the type
+// when empty) that reads the token from header (DefaultSessionHeader when
+// empty). The header name is lower-cased, as HTTP/2 and Envoy deliver them.
+func NewSessionAffinity(name, header string) *SessionAffinity {
+	if header == "" {
+		header = DefaultSessionHeader
+	}
+	return &SessionAffinity{name: typedName(SessionAffinityType, name), header: strings.ToLower(header)}
+}
+
+// SessionToken returns the session token that names the endpoint with the
+// given metadata ID.
+func SessionToken(endpointID string) string {
+	return base64.StdEncoding.EncodeToString([]byte(endpointID))
+}
+
+// TypedName implements framework.Plugin.
+func (s *SessionAffinity) TypedName() framework.TypedName { return s.name }
+
+// Category implements framework.Scorer.
+func (s *SessionAffinity) Category() framework.ScorerCategory { return framework.Affinity }
+
+// Score implements framework.Scorer. Without a header, or with a token that
+// is not valid base64, the request has no session and every endpoint stays
+// unscored; with a valid token that names no candidate, all score 0.
+func (s *SessionAffinity) Score(_ context.Context, req *framework.InferenceRequest, endpoints []framework.Endpoint, scores []float64) {
+	token := req.Headers[s.header]
+	if token == "" || len(token) > maxSessionTokenLen {
+		return
+	}
+	// Both buffers live on the stack: decoding must not allocate per request.
+	var src, dst [maxSessionTokenLen]byte
+	n := copy(src[:], token)
+	m, err := base64.StdEncoding.Decode(dst[:], src[:n])
+	if err != nil {
+		return
+	}
+	id := dst[:m]
+	for i, ep := range endpoints {
+		md := ep.GetMetadata()
+		if md != nil && md.ID == string(id) {
+			scores[i] = 1
+		} else {
+			scores[i] = 0
+		}
+	}
+}
