@@ -1,0 +1,38 @@
+// Command eppsim schedules a simulated LLM workload on a simulated fleet of
+// model servers with the instrumented scheduler, each request inside its own
+// trace, so that the scoring spans can be seen end to end.
+//
+// Flags size the run (-requests, -endpoints, -rate, -duration, -seed); the
+// standard OTEL_* environment configures tracing (OTEL_TRACES_EXPORTER =
+// otlp | console | none, OTEL_EXPORTER_OTLP_ENDPOINT, ..._PROTOCOL = grpc |
+// http/protobuf, OTEL_TRACES_SAMPLER and _ARG, OTEL_SERVICE_NAME). With
+// console, stdout carries one JSON span per line; the summary and logs go to
+// stderr. Spans are flushed before exit, on SIGINT and SIGTERM too.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	cfg, err := parseFlags(os.Args[1:], os.Stderr)
+	if errors.Is(err, errHelp) {
+		return
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "eppsim:", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// After the first signal a second one kills at once.
+	context.AfterFunc(ctx, stop)
+	if err := run(ctx, cfg, os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "eppsim:", err)
+		os.Exit(1)
+	}
+}
