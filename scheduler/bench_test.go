@@ -1,0 +1,155 @@
+package scheduler_test
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"strings"
+	"testing"
+
+	"go.opentelemetry.io/otel"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
+	"github.com/scorelens/scorelens/scheduler"
+	"github.com/scorelens/scorelens/scheduler/framework"
+)
+
+// benchModel is the request's target (a LoRA adapter), loaded on every
+// third endpoint.
+const benchModel = "llama-3.1-8b-sql-lora"
+
+// benchModes are the tracing modes of BenchmarkSchedule, in run order:
+// sampled reports its cost over unsampled, so it must run after it.
+var benchModes = []string{"absent", "noop", "unsampled", "sampled"}
+
+// BenchmarkSchedule is upstream's scheduler benchmark on this module: one
+// profile, no filter, four weight-1 scorers (kv-cache, queue, prefix,
+// lora), the max-score picker; endpoint i has queue i%8, KV usage
+// (i%10)/10 and the target adapter loaded when i%3 == 0; a ~1.5 KB chat
+// prompt. Tracing modes:
+//
+//	absent     WithoutTracing: the reference path, no tracing code runs
+//	noop       nothing installed: the OTel global's default provider
+//	unsampled  an SDK that samples nothing (NeverSample)
+//	sampled    an SDK that samples everything, spans ended into a
+//	           processor that discards them (the cost of the spans, not of
+//	           an export pipeline)
+//
+// sampled also reports extra-ns/span and extra-allocs/span: (sampled −
+// unsampled) / 4 scorers, from the unsampled run of the same size.
+func BenchmarkSchedule(b *testing.B) {
+	for _, n := range []int{5, 25, 100} {
+		var unsampled benchCost
+		for _, mode := range benchModes {
+			b.Run(fmt.Sprintf("endpoints=%d/tracing=%s", n, mode), func(b *testing.B) {
+				s := newBenchScheduler(b, mode)
+				eps := fleet(n, benchModel)
+				req := &framework.InferenceRequest{RequestID: "bench-request", TargetModel: benchModel, Prompt: benchPrompt}
+				ctx := context.Background()
+				// Warm the pools and the prefix cache outside the timing.
+				if _, err := s.Schedule(ctx, req, eps); err != nil {
+					b.Fatal(err)
+				}
+				var before, after runtime.MemStats
+				runtime.ReadMemStats(&before)
+				b.ReportAllocs()
+				b.ResetTimer()
+				for range b.N {
+					// A fresh request each time, as an EPP schedules: the
+					// prefix scorer hashes every prompt anew and keeps its
+					// hashes on the request.
+					*req = framework.InferenceRequest{RequestID: "bench-request", TargetModel: benchModel, Prompt: benchPrompt}
+					if _, err := s.Schedule(ctx, req, eps); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.StopTimer()
+				runtime.ReadMemStats(&after)
+				cost := benchCost{
+					ns:     float64(b.Elapsed().Nanoseconds()) / float64(b.N),
+					allocs: float64(after.Mallocs-before.Mallocs) / float64(b.N),
+				}
+				switch mode {
+				case "unsampled":
+					unsampled = cost
+				case "sampled":
+					if unsampled.ns > 0 {
+						b.ReportMetric((cost.ns-unsampled.ns)/benchScorers, "extra-ns/span")
+						b.ReportMetric((cost.allocs-unsampled.allocs)/benchScorers, "extra-allocs/span")
+					}
+				}
+			})
+		}
+	}
+}
+
+type benchCost struct{ ns, allocs float64 }
+
+func newBenchScheduler(b *testing.B, mode string) *scheduler.Scheduler {
+	b.Helper()
+	var opts []scheduler.Option
+	switch mode {
+	case "absent":
+		opts = append(opts, scheduler.WithoutTracing())
+	case "noop":
+		// The OTel global as it is before any SDK is installed. No test of
+		// this binary installs one in-process (TestGlobalProvider does so
+		// in a child process).
+		if got := fmt.Sprintf("%T", otel.GetTracerProvider()); got != "*global.tracerProvider" {
+			b.Fatalf("noop mode needs the global's default provider, found %s", got)
+		}
+	case "unsampled":
+		opts = append(opts, scheduler.WithTracerProvider(benchSDK(b, sdktrace.NeverSample())))
+	case "sampled":
+		opts = append(opts, scheduler.WithTracerProvider(benchSDK(b, sdktrace.AlwaysSample())))
+	default:
+		b.Fatalf("unknown tracing mode %q", mode)
+	}
+	handler, profile := benchPlugins(b, 1, opts)
+	s, err := scheduler.New(handler, map[string]*scheduler.Profile{profile.Name(): profile})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return s
+}
+
+func benchSDK(b *testing.B, sampler sdktrace.Sampler) *sdktrace.TracerProvider {
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sampler), sdktrace.WithSpanProcessor(discardProcessor{}))
+	b.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+	return tp
+}
+
+// discardProcessor drops every span it is handed.
+type discardProcessor struct{}
+
+func (discardProcessor) OnStart(context.Context, sdktrace.ReadWriteSpan) {}
+func (discardProcessor) OnEnd(sdktrace.ReadOnlySpan)                     {}
+func (discardProcessor) Shutdown(context.Context) error                  { return nil }
+func (discardProcessor) ForceFlush(context.Context) error                { return nil }
+
+// benchPrompt is a chat completion flattened the way an EPP hands it to
+// the scorers: a system prompt shared by a tenant's requests, then the
+// user's turn. About 1.5 KB.
+var benchPrompt = func() string {
+	var sb strings.Builder
+	sb.WriteString("<|system|>\nYou are a careful SQL assistant for the analytics team. ")
+	sb.WriteString("Answer with a single PostgreSQL query and a one-line explanation. ")
+	sb.WriteString("Use only the tables and columns described below; never invent a column. ")
+	sb.WriteString("Prefer CTEs to nested subqueries, qualify every column with its table alias, ")
+	sb.WriteString("and format dates as ISO 8601.\n\nSchema:\n")
+	for _, t := range []string{
+		"orders(id bigint primary key, customer_id bigint, created_at timestamptz, status text, total_cents bigint)",
+		"customers(id bigint primary key, name text, region text, signed_up_at timestamptz, tier text)",
+		"order_items(order_id bigint, sku text, quantity int, unit_price_cents bigint)",
+		"products(sku text primary key, title text, category text, launched_at date)",
+		"refunds(id bigint primary key, order_id bigint, amount_cents bigint, reason text, created_at timestamptz)",
+	} {
+		sb.WriteString("- " + t + "\n")
+	}
+	sb.WriteString("\n<|user|>\nFor each region, list the three product categories with the highest revenue ")
+	sb.WriteString("in the last full quarter, net of refunds, together with the share of that region's revenue ")
+	sb.WriteString("they represent and the change against the same quarter one year earlier. Only count orders ")
+	sb.WriteString("whose status is 'completed' or 'shipped', and ignore customers on the internal test tier. ")
+	sb.WriteString("Sort by region, then by revenue descending.\n<|assistant|>\n")
+	return sb.String()
+}()

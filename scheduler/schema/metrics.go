@@ -1,0 +1,50 @@
+package schema
+
+// Metric names and metric-only attribute keys of the collector connector
+// eppscoring, which derives metrics from the spans above. They live here so
+// that the connector, its fixtures' tests and any dashboard code share one
+// spelling.
+//
+// Where a metric is the distribution of one span attribute, it carries that
+// attribute's key as its name, so the two cannot drift apart.
+const (
+	// MetricScorerDuration is the histogram (unit s) of one scorer
+	// invocation's duration, by scorer type, name and, when known, model.
+	MetricScorerDuration = "llm_d.epp.scorer.duration"
+	// MetricScoringDuration is the histogram (unit s) of the whole scorer
+	// chain's duration, by model.
+	MetricScoringDuration = "llm_d.epp.scoring.duration"
+	// MetricScorerCalls counts scorer invocations (monotonic sum).
+	MetricScorerCalls = "llm_d.epp.scorer.calls"
+	// MetricScorerErrors counts scorer invocations whose span ended with
+	// status Error (monotonic sum).
+	MetricScorerErrors = "llm_d.epp.scorer.errors"
+	// MetricScorerScoreMax is the histogram of the largest score a scorer
+	// returned per invocation.
+	MetricScorerScoreMax = AttrScoreMax
+	// MetricScorerScoreAvg is the histogram of the mean score a scorer
+	// returned per invocation.
+	MetricScorerScoreAvg = AttrScoreAvg
+	// MetricScoringCandidates is the histogram of how many endpoints a chain
+	// scored per request.
+	MetricScoringCandidates = AttrScoringCandidates
+)
+
+// AttrMetricOverflow marks the one series per metric into which a
+// cardinality-limited aggregation folds every series beyond its limit (the
+// key the OpenTelemetry SDKs and the spanmetrics connector use).
+const AttrMetricOverflow = "otel.metric.overflow"
+
+// Metrics returns the connector's metric names in the order it emits them,
+// as a fresh slice (for docs and tests).
+func Metrics() []string {
+	return []string{
+		MetricScorerDuration,
+		MetricScorerCalls,
+		MetricScorerErrors,
+		MetricScorerScoreMax,
+		MetricScorerScoreAvg,
+		MetricScoringDuration,
+		MetricScoringCandidates,
+	}
+}

@@ -1,0 +1,58 @@
+package scheduler
+
+import (
+	"context"
+	"testing"
+
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/embedded"
+	"go.opentelemetry.io/otel/trace/noop"
+)
+
+// IsGlobalDefault lets the external tests check the detection against the
+// real global of a fresh process.
+var IsGlobalDefault = isGlobalDefault
+
+func TestProviderDetection(t *testing.T) {
+	sdk := sdktrace.NewTracerProvider()
+	t.Cleanup(func() { _ = sdk.Shutdown(context.Background()) })
+	//nolint:staticcheck // the deprecated no-op provider is still in use.
+	deprecated := trace.NewNoopTracerProvider()
+	tests := []struct {
+		name                string
+		tp                  trace.TracerProvider
+		wantNoop, wantOff   bool
+		wantGlobalDelegator bool
+	}{
+		{"noop.TracerProvider", noop.NewTracerProvider(), true, true, false},
+		{"*noop.TracerProvider", new(noop.TracerProvider), true, true, false},
+		{"trace.NewNoopTracerProvider", deprecated, true, true, false},
+		{"SDK", sdk, false, false, false},
+		{"uncomparable", mapProvider{m: map[string]int{}}, false, false, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := isNoop(tc.tp); got != tc.wantNoop {
+				t.Errorf("isNoop = %v, want %v", got, tc.wantNoop)
+			}
+			if got := isGlobalDefault(tc.tp); got != tc.wantGlobalDelegator {
+				t.Errorf("isGlobalDefault = %v, want %v", got, tc.wantGlobalDelegator)
+			}
+			if got := tracerOf(tc.tp) == nil; got != tc.wantOff {
+				t.Errorf("tracer off = %v, want %v", got, tc.wantOff)
+			}
+		})
+	}
+}
+
+// mapProvider is a provider whose type cannot be compared with ==.
+type mapProvider struct {
+	embedded.TracerProvider
+	m map[string]int
+}
+
+func (p mapProvider) Tracer(string, ...trace.TracerOption) trace.Tracer {
+	p.m["tracer"]++
+	return noop.NewTracerProvider().Tracer("")
+}
