@@ -9,17 +9,18 @@ OCB       := $(TOOLS)/builder
 OCB_VER   := v0.165.0
 DIST      := $(ROOT)/otelcol-dist
 COLLECTOR := $(DIST)/otelcol-dist
+EPPSIM    := $(TOOLS)/eppsim
 MODULES   := scheduler processor bench e2e
 # Keep the machine's -buildvcs=false: a GOFLAGS in the environment replaces it.
 export GOFLAGS ?= -buildvcs=false
 
-.PHONY: all run test vet unit e2e fuzz fuzz-corpus bench bench-scheduler bench-processor bench-connector collector validate fmt clean
+.PHONY: all run test vet unit e2e fuzz fuzz-corpus bench bench-scheduler bench-processor bench-connector collector eppsim validate fmt clean
 
 all: test
 
 ## run: build what is missing, start the collector, drive it with eppsim, print the per-scorer table.
-run: collector
-	$(GO) run ./e2e/cmd/scorelens-run -collector $(COLLECTOR) -config $(DIST)/config.yaml
+run: collector eppsim
+	$(GO) run ./e2e/cmd/scorelens-run -collector $(COLLECTOR) -config $(DIST)/config.yaml -eppsim $(EPPSIM) -log $(ROOT)/out/collector.log
 
 ## test: vet and race-test every module, replay fuzz corpora, end-to-end tests against the built collector.
 test: vet unit e2e
@@ -33,8 +34,12 @@ unit:
 	cd processor && $(GO) test -race -count=1 ./...
 	cd bench && $(GO) test -race -count=1 -run . ./...
 
-e2e: collector validate
-	cd e2e && SCORELENS_COLLECTOR=$(COLLECTOR) $(GO) test -race -count=1 -timeout 15m ./...
+e2e: collector validate eppsim
+	cd e2e && SCORELENS_COLLECTOR=$(COLLECTOR) SCORELENS_EPPSIM=$(EPPSIM) $(GO) test -race -count=1 -timeout 15m ./...
+
+## eppsim: the simulator `make run` and the end-to-end tests drive the collector with (go build is a no-op when warm).
+eppsim:
+	$(GO) build -o $(EPPSIM) ./scheduler/cmd/eppsim
 
 ## fuzz: fuzz each target longer than `make test` does (FUZZTIME=1m by default).
 FUZZTIME ?= 1m
@@ -60,7 +65,8 @@ $(OCB):
 
 collector: $(COLLECTOR)
 
-COLLECTOR_SRCS := builder-config.yaml $(shell find scheduler processor -name '*.go' -not -name '*_test.go' 2>/dev/null) scheduler/go.mod processor/go.mod
+COLLECTOR_SRCS := builder-config.yaml $(shell find scheduler processor -name '*.go' -not -name '*_test.go' -not -path 'scheduler/cmd/*' 2>/dev/null) \
+	$(wildcard scheduler/go.mod scheduler/go.sum processor/go.mod processor/go.sum)
 
 $(COLLECTOR): $(OCB) $(COLLECTOR_SRCS)
 	GOWORK=off $(OCB) --config=builder-config.yaml
@@ -73,4 +79,4 @@ fmt:
 	gofmt -w $(MODULES)
 
 clean:
-	rm -rf $(TOOLS) $(filter-out $(DIST)/config.yaml $(DIST)/README.md,$(wildcard $(DIST)/*))
+	rm -rf $(TOOLS) $(ROOT)/out $(filter-out $(DIST)/config.yaml $(DIST)/README.md,$(wildcard $(DIST)/*))

@@ -1,0 +1,112 @@
+package e2e
+
+import (
+	"bytes"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/scorelens/scorelens/e2e/internal/otelcol"
+)
+
+// buildRun builds the program behind `make run`.
+func buildRun(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "scorelens-run")
+	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/scorelens-run").CombinedOutput(); err != nil {
+		t.Fatalf("go build scorelens-run: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// runArgs points scorelens-run at the test config on free ports; the
+// collector it starts inherits the SCORELENS_E2E_* environment.
+func runArgs(t *testing.T, collector, sim string, ports []int) ([]string, []string) {
+	t.Helper()
+	addr := func(p int) string { return "127.0.0.1:" + strconv.Itoa(p) }
+	dir := t.TempDir()
+	env := []string{
+		"SCORELENS_E2E_OTLP_GRPC=" + addr(ports[0]),
+		"SCORELENS_E2E_OTLP_HTTP=" + addr(ports[1]),
+		"SCORELENS_E2E_PROMETHEUS=" + addr(ports[2]),
+		"SCORELENS_E2E_TELEMETRY_PORT=" + strconv.Itoa(ports[3]),
+		"SCORELENS_E2E_HEALTH=" + addr(ports[4]),
+		"SCORELENS_E2E_TRACES_FILE=" + filepath.Join(dir, "traces.jsonl"),
+	}
+	args := []string{
+		"-collector", collector, "-config", testConfig, "-eppsim", sim, "-log", filepath.Join(dir, "collector.log"),
+		"-otlp", addr(ports[0]), "-otlp-http", addr(ports[1]),
+		"-metrics", "http://" + addr(ports[2]) + "/metrics",
+		"-telemetry", "http://" + addr(ports[3]) + "/metrics",
+		"-health", "http://" + addr(ports[4]) + "/",
+		"-requests", "200", "-settle", "1s",
+	}
+	return args, env
+}
+
+// TestScorelensRun runs the program behind `make run` end to end: it must
+// print the per-scorer table and the processor's counts, and stop the
+// collector cleanly.
+func TestScorelensRun(t *testing.T) {
+	collector := collectorBinary(t)
+	sim := eppsimBinary(t)
+	run := buildRun(t)
+	ports, err := otelcol.FreePorts(5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	args, env := runArgs(t, collector, sim, ports)
+	cmd := exec.Command(run, args...)
+	cmd.Env = append(os.Environ(), env...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("scorelens-run: %v\n%s", err, out.String())
+	}
+	for _, want := range []string{
+		"TYPE", "NAME", "CALLS", "P50", "P99",
+		scorerMetric,
+		" 200 chains",
+		processorPrefix + "spans_checked",
+		"collector stopped cleanly",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+// TestScorelensRunPortInUse: a busy port fails before anything starts,
+// naming the port and how to find its owner.
+func TestScorelensRunPortInUse(t *testing.T) {
+	collector := collectorBinary(t)
+	sim := eppsimBinary(t)
+	run := buildRun(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	busy := l.Addr().(*net.TCPAddr).Port
+	ports, err := otelcol.FreePorts(5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ports[2] = busy // the Prometheus exporter's
+	args, env := runArgs(t, collector, sim, ports)
+	cmd := exec.Command(run, args...)
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatalf("scorelens-run succeeded with port %d in use:\n%s", busy, out)
+	}
+	for _, want := range []string{"port " + strconv.Itoa(busy), "in use", "ss -ltnp"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
