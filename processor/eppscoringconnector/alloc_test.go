@@ -1,0 +1,82 @@
+package eppscoringconnector
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/scorelens/scorelens/scheduler/schema"
+)
+
+// mixedBatch is n spans (a multiple of 25): with scoring, each group of
+// 25 is one request (a parent and four scorers) plus 20 other spans of the
+// same trace, so a fifth are schema spans; without, only other spans.
+func mixedBatch(n int, scoring bool) ptrace.Traces {
+	td, spans := newTraces()
+	models := []string{"llama-3-8b", "qwen-2-7b"}
+	for i := 0; i < n/25; i++ {
+		r := reqLlama
+		r.id = byte(i)
+		r.model = models[i%2]
+		others := 25
+		if scoring {
+			addChildren(spans, r)
+			addParent(spans, r)
+			others = 20
+		}
+		for j := 0; j < others; j++ {
+			sp := spans.AppendEmpty()
+			sp.SetName(schema.UpstreamSpans()[j%4])
+			sp.SetTraceID(r.traceID())
+			sp.SetSpanID(pcommon.SpanID{1, byte(i), byte(j)})
+			sp.SetStartTimestamp(pcommon.NewTimestampFromTime(baseTime))
+			sp.SetEndTimestamp(pcommon.NewTimestampFromTime(baseTime.Add(time.Millisecond)))
+		}
+	}
+	return td
+}
+
+func TestSteadyStateAllocations(t *testing.T) {
+	tests := []struct {
+		name      string
+		config    func(*Config)
+		scoring   bool
+		maxAllocs float64 // per 1000-span batch
+	}{
+		{name: "other_spans", scoring: false, maxAllocs: 0},
+		{name: "scoring_explicit", scoring: true, maxAllocs: 0},
+		{name: "scoring_exponential_exemplars", scoring: true, maxAllocs: 0, config: func(c *Config) {
+			c.Histogram.Exponential = &ExponentialHistogramConfig{}
+			c.Exemplars = ExemplarsConfig{Enabled: true, MaxPerDataPoint: 5}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, tt.config)
+			td := mixedBatch(1000, tt.scoring)
+			ctx := context.Background()
+			_ = h.c.ConsumeTraces(ctx, td) // series and buffers exist from here on
+			allocs := testing.AllocsPerRun(50, func() { _ = h.c.ConsumeTraces(ctx, td) })
+			assert.LessOrEqual(t, allocs, tt.maxAllocs)
+		})
+	}
+}
+
+func BenchmarkConsume(b *testing.B) {
+	for _, scoring := range []bool{true, false} {
+		b.Run(map[bool]string{true: "scoring", false: "other"}[scoring], func(b *testing.B) {
+			h := newHarness(b, nil)
+			td := mixedBatch(1000, scoring)
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				_ = h.c.ConsumeTraces(ctx, td)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1000, "ns/span")
+		})
+	}
+}

@@ -1,0 +1,252 @@
+package eppscoringconnector
+
+import (
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+
+	"github.com/scorelens/scorelens/processor/eppscoringconnector/internal/metadata"
+	"github.com/scorelens/scorelens/scheduler/schema"
+)
+
+// emit expires what outlived its expiration, then writes every series due
+// (all of them in cumulative, those observed since the last flush in delta)
+// and, in delta, starts the next interval. Allocation happens here, once
+// per flush, never per span.
+func (a *aggregator) emit(now int64) pmetric.Metrics {
+	a.expire(now)
+	md := pmetric.NewMetrics()
+	for _, r := range a.resOrder {
+		a.emitResource(md, r, now)
+	}
+	a.emitResource(md, a.overflowRes, now)
+	return md
+}
+
+// metricSet holds the metrics of one resource, created on first use so a
+// resource only carries metrics that have points.
+type metricSet struct {
+	sm      pmetric.ScopeMetrics
+	metrics [7]pmetric.Metric
+	has     [7]bool
+}
+
+const (
+	mScorerDuration = iota
+	mScorerCalls
+	mScorerErrors
+	mScoreMax
+	mScoreAvg
+	mScoringDuration
+	mScoringCandidates
+)
+
+func (a *aggregator) emitResource(md pmetric.Metrics, r *resourceEntry, now int64) {
+	delta := a.temporality == pmetric.AggregationTemporalityDelta
+	var set *metricSet
+	get := func(i int) pmetric.Metric {
+		if set == nil {
+			rm := md.ResourceMetrics().AppendEmpty()
+			r.attrs.CopyTo(rm.Resource().Attributes())
+			set = &metricSet{sm: rm.ScopeMetrics().AppendEmpty()}
+			set.sm.Scope().SetName(metadata.ScopeName)
+			// Fix the metric order so output is stable whatever comes first.
+			for m := range set.metrics {
+				set.metrics[m] = set.sm.Metrics().AppendEmpty()
+				a.describe(set.metrics[m], m)
+			}
+		}
+		set.has[i] = true
+		return set.metrics[i]
+	}
+	ts := pcommon.Timestamp(now)
+	for _, s := range r.scorers {
+		if delta && !s.dirty {
+			continue
+		}
+		start := pcommon.Timestamp(s.start)
+		attrs := func(dst pcommon.Map) {
+			if s.key.overflowing {
+				dst.PutBool(schema.AttrMetricOverflow, true)
+				return
+			}
+			dst.PutStr(schema.AttrScorerType, s.key.typ)
+			dst.PutStr(schema.AttrScorerName, s.key.name)
+			if s.key.model != "" {
+				dst.PutStr(schema.AttrRequestModel, s.key.model)
+			}
+		}
+		n := a.durationCount(&s.duration)
+		a.emitDuration(get(mScorerDuration), &s.duration, &s.exemplars, start, ts, attrs)
+		emitSum(get(mScorerCalls), n, start, ts, attrs)
+		emitSum(get(mScorerErrors), s.errors, start, ts, attrs)
+		if s.scoreMax.count > 0 {
+			emitExplicit(get(mScoreMax), &s.scoreMax, scoreBounds, nil, start, ts, attrs)
+		}
+		if s.scoreAvg.count > 0 {
+			emitExplicit(get(mScoreAvg), &s.scoreAvg, scoreBounds, nil, start, ts, attrs)
+		}
+		s.exemplars.reset()
+		if delta {
+			s.duration.explicit.reset()
+			s.duration.expo.reset()
+			s.errors = 0
+			s.scoreMax.reset()
+			s.scoreAvg.reset()
+			s.start = uint64(now)
+		}
+		s.dirty = false
+	}
+	for _, s := range r.chains {
+		if delta && !s.dirty {
+			continue
+		}
+		start := pcommon.Timestamp(s.start)
+		attrs := func(dst pcommon.Map) {
+			if s.key.overflowing {
+				dst.PutBool(schema.AttrMetricOverflow, true)
+				return
+			}
+			if s.key.model != "" {
+				dst.PutStr(schema.AttrRequestModel, s.key.model)
+			}
+		}
+		a.emitDuration(get(mScoringDuration), &s.duration, &s.exemplars, start, ts, attrs)
+		if s.candidates.count > 0 {
+			emitExplicit(get(mScoringCandidates), &s.candidates, candidateBounds, nil, start, ts, attrs)
+		}
+		s.exemplars.reset()
+		if delta {
+			s.duration.explicit.reset()
+			s.duration.expo.reset()
+			s.candidates.reset()
+			s.start = uint64(now)
+		}
+		s.dirty = false
+	}
+	if set != nil {
+		// Drop the metrics this resource had no points for.
+		set.sm.Metrics().RemoveIf(func(m pmetric.Metric) bool {
+			for i := range set.metrics {
+				if set.has[i] && set.metrics[i].Name() == m.Name() {
+					return false
+				}
+			}
+			return true
+		})
+	}
+}
+
+func (a *aggregator) describe(m pmetric.Metric, i int) {
+	temporality := a.temporality
+	switch i {
+	case mScorerDuration, mScoringDuration:
+		if i == mScorerDuration {
+			m.SetName(schema.MetricScorerDuration)
+			m.SetDescription("Duration of one scorer invocation.")
+		} else {
+			m.SetName(schema.MetricScoringDuration)
+			m.SetDescription("Duration of a whole scorer chain (the scoring span).")
+		}
+		m.SetUnit("s")
+		if a.expoMax > 0 {
+			m.SetEmptyExponentialHistogram().SetAggregationTemporality(temporality)
+		} else {
+			m.SetEmptyHistogram().SetAggregationTemporality(temporality)
+		}
+	case mScorerCalls:
+		m.SetName(schema.MetricScorerCalls)
+		m.SetDescription("Scorer invocations.")
+		m.SetUnit("{call}")
+		sum := m.SetEmptySum()
+		sum.SetIsMonotonic(true)
+		sum.SetAggregationTemporality(temporality)
+	case mScorerErrors:
+		m.SetName(schema.MetricScorerErrors)
+		m.SetDescription("Scorer invocations whose span ended with status Error.")
+		m.SetUnit("{call}")
+		sum := m.SetEmptySum()
+		sum.SetIsMonotonic(true)
+		sum.SetAggregationTemporality(temporality)
+	case mScoreMax:
+		m.SetName(schema.MetricScorerScoreMax)
+		m.SetDescription("Largest score a scorer returned, per invocation that returned scores.")
+		m.SetUnit("1")
+		m.SetEmptyHistogram().SetAggregationTemporality(temporality)
+	case mScoreAvg:
+		m.SetName(schema.MetricScorerScoreAvg)
+		m.SetDescription("Mean score a scorer returned, per invocation that returned scores.")
+		m.SetUnit("1")
+		m.SetEmptyHistogram().SetAggregationTemporality(temporality)
+	case mScoringCandidates:
+		m.SetName(schema.MetricScoringCandidates)
+		m.SetDescription("Candidate endpoints a scorer chain scored, per request.")
+		m.SetUnit("{endpoint}")
+		m.SetEmptyHistogram().SetAggregationTemporality(temporality)
+	}
+}
+
+func (a *aggregator) durationCount(h *durationHist) uint64 {
+	if a.expoMax > 0 {
+		return h.expo.count
+	}
+	return h.explicit.count
+}
+
+func (a *aggregator) emitDuration(m pmetric.Metric, h *durationHist, ex *exemplarRing, start, ts pcommon.Timestamp, attrs func(pcommon.Map)) {
+	if a.expoMax == 0 {
+		emitExplicit(m, &h.explicit, a.bounds, ex, start, ts, attrs)
+		return
+	}
+	e := &h.expo
+	dp := m.ExponentialHistogram().DataPoints().AppendEmpty()
+	attrs(dp.Attributes())
+	dp.SetStartTimestamp(start)
+	dp.SetTimestamp(ts)
+	dp.SetCount(e.count)
+	dp.SetSum(e.sum)
+	if e.count > 0 {
+		dp.SetMin(e.min)
+		dp.SetMax(e.max)
+	}
+	dp.SetScale(e.scale)
+	dp.SetZeroCount(e.zero)
+	dp.Positive().SetOffset(e.offset)
+	dp.Positive().BucketCounts().FromRaw(e.counts)
+	emitExemplars(dp.Exemplars(), ex)
+}
+
+func emitExplicit(m pmetric.Metric, h *explicitHist, bounds []float64, ex *exemplarRing, start, ts pcommon.Timestamp, attrs func(pcommon.Map)) {
+	dp := m.Histogram().DataPoints().AppendEmpty()
+	attrs(dp.Attributes())
+	dp.SetStartTimestamp(start)
+	dp.SetTimestamp(ts)
+	dp.SetCount(h.count)
+	dp.SetSum(h.sum)
+	if h.count > 0 {
+		dp.SetMin(h.min)
+		dp.SetMax(h.max)
+	}
+	dp.ExplicitBounds().FromRaw(bounds)
+	dp.BucketCounts().FromRaw(h.counts)
+	if ex != nil {
+		emitExemplars(dp.Exemplars(), ex)
+	}
+}
+
+func emitExemplars(dst pmetric.ExemplarSlice, ex *exemplarRing) {
+	for _, e := range ex.buf {
+		x := dst.AppendEmpty()
+		x.SetDoubleValue(e.value)
+		x.SetTimestamp(pcommon.Timestamp(e.ts))
+		x.SetTraceID(e.trace)
+		x.SetSpanID(e.span)
+	}
+}
+
+func emitSum(m pmetric.Metric, v uint64, start, ts pcommon.Timestamp, attrs func(pcommon.Map)) {
+	dp := m.Sum().DataPoints().AppendEmpty()
+	attrs(dp.Attributes())
+	dp.SetStartTimestamp(start)
+	dp.SetTimestamp(ts)
+	dp.SetIntValue(int64(v))
+}

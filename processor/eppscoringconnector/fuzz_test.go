@@ -1,0 +1,86 @@
+package eppscoringconnector
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+
+	"go.opentelemetry.io/collector/pdata/ptrace"
+)
+
+// FuzzConsumeTraces feeds arbitrary OTLP bytes: the connector must never
+// panic and never emit a NaN or an infinity. The seed corpus lives in
+// testdata/fuzz/FuzzConsumeTraces; these add the fixtures' batches.
+func FuzzConsumeTraces(f *testing.F) {
+	var m ptrace.ProtoMarshaler
+	for _, td := range []ptrace.Traces{batch(reqLlama, reqQwen), badBatch(), mixedBatch(50, true)} {
+		b, err := m.MarshalTraces(td)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	// Each input gets fresh connectors with nop telemetry: state carried
+	// over from earlier inputs would make coverage non-deterministic (and
+	// the fuzzer minimize forever), a full harness would be too slow.
+	var u ptrace.ProtoUnmarshaler
+	f.Fuzz(func(t *testing.T, data []byte) {
+		td, err := u.UnmarshalTraces(data)
+		if err != nil {
+			return
+		}
+		for _, expo := range []bool{false, true} {
+			cfg := createDefaultConfig()
+			cfg.Exemplars.Enabled = true
+			cfg.AggregationCardinalityLimit = 8
+			cfg.ParentJoin.MaxPending = 4
+			if expo {
+				cfg.Histogram.Exponential = &ExponentialHistogramConfig{MaxSize: 4}
+			}
+			c, err := newConnector(componenttest.NewNopTelemetrySettings(), cfg, consumertest.NewNop())
+			if err != nil {
+				t.Fatal(err)
+			}
+			clk := &clock{t: baseTime}
+			c.now = clk.Now
+			if err := c.ConsumeTraces(context.Background(), td); err != nil {
+				t.Fatal(err)
+			}
+			// An hour later every waiting child is emitted too.
+			later := baseTime.Add(time.Hour).UnixNano()
+			c.agg.expirePending(later)
+			assertNoNaN(t, c.agg.emit(later))
+		}
+	})
+}
+
+// TestFuzzSeedCorpus keeps the checked-in seeds decodable; with -update it
+// rewrites them from the fixtures' batches.
+func TestFuzzSeedCorpus(t *testing.T) {
+	dir := filepath.Join("testdata", "fuzz", "FuzzConsumeTraces")
+	if *update {
+		var m ptrace.ProtoMarshaler
+		seeds := map[string]ptrace.Traces{
+			"valid_requests": batch(reqLlama, reqQwen),
+			"bad_input":      badBatch(),
+			"children_only":  func() ptrace.Traces { td, s := newTraces(); addChildren(s, reqLlama2); return td }(),
+		}
+		for name, td := range seeds {
+			b, err := m.MarshalTraces(td)
+			require.NoError(t, err)
+			content := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", b)
+			require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600))
+		}
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "garbage"), []byte("go test fuzz v1\n[]byte(\"\\x0a\\xff\\xff\\x01\\x12\")\n"), 0o600))
+	}
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, len(entries), 4)
+}

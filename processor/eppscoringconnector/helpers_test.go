@@ -1,0 +1,214 @@
+package eppscoringconnector
+
+import (
+	"context"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/connector/connectortest"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+
+	"github.com/scorelens/scorelens/processor/eppscoringconnector/internal/metadata"
+	"github.com/scorelens/scorelens/scheduler/schema"
+)
+
+// baseTime anchors every span of the tests, so exemplars are stable.
+var baseTime = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+
+// clock is a manual clock for the connector: tests move time, never sleep.
+type clock struct{ t time.Time }
+
+func (c *clock) Now() time.Time          { return c.t }
+func (c *clock) Advance(d time.Duration) { c.t = c.t.Add(d) }
+
+// scorerSpec describes one scorer child span. Unset scores (NaN) are not
+// written; model, when set, is written on the child itself.
+type scorerSpec struct {
+	typ, name string
+	took      time.Duration
+	max, avg  float64
+	err       bool
+	model     string
+}
+
+// request describes one scheduling: a parent scoring span and its scorers.
+type request struct {
+	id         byte
+	model      string
+	took       time.Duration
+	candidates int64
+	scorers    []scorerSpec
+}
+
+func scorer(typ, name string, took time.Duration, maxScore, avgScore float64) scorerSpec {
+	return scorerSpec{typ: typ, name: name, took: took, max: maxScore, avg: avgScore}
+}
+
+func noScores(typ, name string, took time.Duration) scorerSpec {
+	return scorerSpec{typ: typ, name: name, took: took, max: math.NaN(), avg: math.NaN()}
+}
+
+func (r request) traceID() pcommon.TraceID { return pcommon.TraceID{0xAB, r.id} }
+func (r request) spanID() pcommon.SpanID   { return pcommon.SpanID{0xCD, r.id} }
+
+// newTraces returns an empty batch from one EPP replica.
+func newTraces() (ptrace.Traces, ptrace.SpanSlice) {
+	td := ptrace.NewTraces()
+	rs := td.ResourceSpans().AppendEmpty()
+	rs.Resource().Attributes().PutStr("service.name", "epp")
+	return td, rs.ScopeSpans().AppendEmpty().Spans()
+}
+
+// addChildren appends the scorer spans of r, in the order they end.
+func addChildren(spans ptrace.SpanSlice, r request) {
+	start := baseTime.Add(time.Duration(r.id) * time.Second)
+	for i, s := range r.scorers {
+		sp := spans.AppendEmpty()
+		sp.SetName(schema.ScorerSpanPrefix + s.typ)
+		sp.SetTraceID(r.traceID())
+		sp.SetSpanID(pcommon.SpanID{0xEF, r.id, byte(i)})
+		sp.SetParentSpanID(r.spanID())
+		sp.SetStartTimestamp(pcommon.NewTimestampFromTime(start))
+		sp.SetEndTimestamp(pcommon.NewTimestampFromTime(start.Add(s.took)))
+		a := sp.Attributes()
+		a.PutStr(schema.AttrScorerType, s.typ)
+		a.PutStr(schema.AttrScorerName, s.name)
+		a.PutDouble(schema.AttrScorerWeight, 1)
+		if !math.IsNaN(s.max) {
+			a.PutDouble(schema.AttrScoreMax, s.max)
+		}
+		if !math.IsNaN(s.avg) {
+			a.PutDouble(schema.AttrScoreAvg, s.avg)
+		}
+		if s.model != "" {
+			a.PutStr(schema.AttrRequestModel, s.model)
+		}
+		if s.err {
+			sp.Status().SetCode(ptrace.StatusCodeError)
+		}
+		start = start.Add(s.took)
+	}
+}
+
+// addParent appends r's scoring span.
+func addParent(spans ptrace.SpanSlice, r request) {
+	start := baseTime.Add(time.Duration(r.id) * time.Second)
+	sp := spans.AppendEmpty()
+	sp.SetName(schema.SpanScoring)
+	sp.SetTraceID(r.traceID())
+	sp.SetSpanID(r.spanID())
+	sp.SetStartTimestamp(pcommon.NewTimestampFromTime(start))
+	sp.SetEndTimestamp(pcommon.NewTimestampFromTime(start.Add(r.took)))
+	a := sp.Attributes()
+	a.PutInt(schema.AttrScorerCount, int64(len(r.scorers)))
+	a.PutInt(schema.AttrScoringCandidates, r.candidates)
+	if r.model != "" {
+		a.PutStr(schema.AttrRequestModel, r.model)
+	}
+}
+
+// batch is one ConsumeTraces call holding whole requests (children, then
+// parent, as an SDK exports them).
+func batch(reqs ...request) ptrace.Traces {
+	td, spans := newTraces()
+	for _, r := range reqs {
+		addChildren(spans, r)
+		addParent(spans, r)
+	}
+	return td
+}
+
+// harness is a connector built by the real factory, with a manual clock and
+// a sink as next consumer.
+type harness struct {
+	c    *eppConnector
+	sink *consumertest.MetricsSink
+	clk  *clock
+	tel  *componenttest.Telemetry
+}
+
+func newHarness(t testing.TB, mutate func(*Config)) *harness {
+	t.Helper()
+	cfg := createDefaultConfig()
+	if mutate != nil {
+		mutate(cfg)
+	}
+	require.NoError(t, cfg.Validate())
+	tel := componenttest.NewTelemetry()
+	t.Cleanup(func() { require.NoError(t, tel.Shutdown(context.Background())) })
+	set := connectortest.NewNopSettings(metadata.Type)
+	set.TelemetrySettings = tel.NewTelemetrySettings()
+	sink := new(consumertest.MetricsSink)
+	tc, err := NewFactory().CreateTracesToMetrics(context.Background(), set, cfg, sink)
+	require.NoError(t, err)
+	c := tc.(*eppConnector)
+	clk := &clock{t: baseTime.Add(time.Hour)}
+	c.now = clk.Now
+	return &harness{c: c, sink: sink, clk: clk, tel: tel}
+}
+
+func (h *harness) consume(t *testing.T, td ptrace.Traces) {
+	t.Helper()
+	require.NoError(t, h.c.ConsumeTraces(context.Background(), td))
+}
+
+// flush emits and returns what reached the sink in this flush (an empty
+// Metrics when nothing did).
+func (h *harness) flush(t *testing.T) pmetric.Metrics {
+	t.Helper()
+	before := len(h.sink.AllMetrics())
+	require.NoError(t, h.c.flush(context.Background()))
+	all := h.sink.AllMetrics()
+	if len(all) == before {
+		return pmetric.NewMetrics()
+	}
+	require.Len(t, all, before+1)
+	return all[before]
+}
+
+// counter returns the sum of an own-telemetry counter's points whose
+// attribute key has the value (key "" sums all points).
+func (h *harness) counter(t *testing.T, name, key, value string) int64 {
+	t.Helper()
+	m, err := h.tel.GetMetric(name)
+	if err != nil {
+		return 0
+	}
+	var n int64
+	switch d := m.Data.(type) {
+	case metricdata.Sum[int64]:
+		for _, dp := range d.DataPoints {
+			if key == "" {
+				n += dp.Value
+				continue
+			}
+			if v, ok := dp.Attributes.Value(attribute.Key(key)); ok && v.AsString() == value {
+				n += dp.Value
+			}
+		}
+	case metricdata.Gauge[int64]:
+		for _, dp := range d.DataPoints {
+			if key == "" {
+				n += dp.Value
+				continue
+			}
+			if v, ok := dp.Attributes.Value(attribute.Key(key)); ok && v.AsString() == value {
+				n += dp.Value
+			}
+		}
+	default:
+		t.Fatalf("metric %s has unexpected data %T", name, m.Data)
+	}
+	return n
+}
+
+var _ component.Config = (*Config)(nil)
