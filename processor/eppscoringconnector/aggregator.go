@@ -230,7 +230,7 @@ func (a *aggregator) joinParent(span ptrace.Span, model string, now int64) {
 	}
 	for i := n; i < len(a.deferred); i++ {
 		a.stats.matched++
-		a.recordScorer(&a.deferred[i], model, now)
+		a.recordScorer(&a.deferred[i], "", now)
 	}
 	clear(a.deferred[n:])
 	a.deferred = a.deferred[:n]

@@ -1,0 +1,258 @@
+package eppscoringprocessor
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/golden"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/pdatatest/ptracetest"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/scorelens/scorelens/scheduler/schema"
+)
+
+// -update rewrites testdata/golden/*/{input,expected}.json from the builders
+// below and the processor's output. Review the diff before committing.
+var update = flag.Bool("update", false, "rewrite the golden fixtures in testdata/golden")
+
+type goldenCase struct {
+	name  string
+	cfg   func(*Config)
+	build func(*traceBuilder)
+}
+
+var goldenCases = []goldenCase{
+	{
+		// A clean scoring trace with upstream spans and an out-of-scope span:
+		// nothing changes. The out-of-scope span's IP stays: the rule is for
+		// scoring spans, not for the gateway's own spans.
+		name: "clean",
+		build: func(b *traceBuilder) {
+			b.span(schema.SpanRunSchedulerProfile).Attributes().PutStr("llm_d.epp.profile", "default")
+			b.span(schema.SpanFilterEndpoints).Attributes().PutInt("llm_d.epp.filter.endpoints_out", 8)
+			b.chain()
+			b.span(schema.SpanScorePrefixCache).Attributes().PutInt("llm_d.epp.prefix.blocks", 12)
+			pick := b.span(schema.SpanPickEndpoints)
+			pick.Attributes().PutEmptySlice(topScoresKey).FromRaw([]any{0.9, 0.8})
+			out := b.span("gateway.request")
+			out.Attributes().PutStr("net.peer.ip", "10.0.0.7")
+			out.Attributes().PutStr("k8s.pod.name", testPod)
+		},
+	},
+	{
+		// The sender's resource describes the sender: never touched.
+		name: "resource_untouched",
+		build: func(b *traceBuilder) {
+			res := b.td.ResourceSpans().At(0).Resource().Attributes()
+			res.PutStr("k8s.pod.name", testPod)
+			res.PutStr("host.ip", "10.0.0.7")
+			b.chain()
+		},
+	},
+	{
+		name: "unknown_key",
+		build: func(b *traceBuilder) {
+			s := b.scoring()
+			s.Attributes().PutStr("llm_d.epp.debug", "verbose")
+			b.scorer(prefixScorer, prefixScorer).Attributes().PutBool("cache.hit", true)
+		},
+	},
+	{
+		name: "wrong_type",
+		build: func(b *traceBuilder) {
+			s := b.scoring()
+			s.Attributes().PutStr(schema.AttrScorerCount, "4")
+			sc := b.scorer(queueScorer, queueScorer)
+			sc.Attributes().PutInt(schema.AttrScorerWeight, 2)
+			sc.Attributes().PutEmptySlice(schema.AttrScorerName).FromRaw([]any{"a", "b"})
+			sc.Attributes().PutStr(schema.AttrRedactedCount, "many")
+		},
+	},
+	{
+		name: "endpoint_value",
+		build: func(b *traceBuilder) {
+			s := b.scoring()
+			s.Attributes().PutStr(schema.AttrRequestModel, "10.0.0.7:8000")
+			sc := b.scorer(prefixScorer, "prefix-"+testPod)
+			ev := sc.Events().AppendEmpty()
+			ev.SetName("cache.lookup")
+			ev.Attributes().PutStr("chosen", "http://vllm.inference.svc:8000/v1")
+			ev.Attributes().PutInt("blocks", 12)
+			b.span(schema.SpanFilterEndpoints).Attributes().PutStr("llm_d.epp.filter.note", "dropped fd00::7 (queue full)")
+		},
+	},
+	{
+		// Per-endpoint keys: a score per pod, a schema key extended by a pod.
+		name: "endpoint_key",
+		build: func(b *traceBuilder) {
+			sc := b.scorer(kvScorer, kvScorer)
+			sc.Attributes().PutDouble(schema.AttrScoreMax[:strings.LastIndexByte(schema.AttrScoreMax, '.')+1]+testPod, 0.75)
+			sc.Attributes().PutInt(schema.AttrEndpointsScored+".vllm-0", 1)
+			b.span(schema.SpanScorePrefixCache).Attributes().PutInt("prefix.blocks."+testPod2, 3)
+		},
+	},
+	{
+		// Upstream's known leak: pick_endpoints carries the top endpoints.
+		name: "pick_endpoints",
+		build: func(b *traceBuilder) {
+			b.chain()
+			pick := b.span(schema.SpanPickEndpoints)
+			pick.Attributes().PutEmptySlice(topEndpointsKey).FromRaw([]any{
+				testNamespace + "/" + testPod, testNamespace + "/" + testPod2, testNamespace + "/vllm-0"})
+			pick.Attributes().PutEmptySlice(topScoresKey).FromRaw([]any{0.9, 0.8, 0.7})
+			pick.Attributes().PutStr("llm_d.epp.picker.type", "max-score-picker")
+		},
+	},
+	{
+		// A StatefulSet-shaped top endpoint alone is caught in pod context.
+		name: "pick_endpoints_statefulset",
+		build: func(b *traceBuilder) {
+			pick := b.span(schema.SpanPickEndpoints)
+			pick.Attributes().PutEmptySlice(topEndpointsKey).FromRaw([]any{testNamespace + "/vllm-0"})
+		},
+	},
+	{
+		// The scorer type names an endpoint: the span is renamed and its type
+		// attribute goes through the value rule.
+		name: "span_name_endpoint",
+		build: func(b *traceBuilder) {
+			b.scoring()
+			b.scorer("10.0.0.7", "per-pod")
+			b.scorer(testPod, testPod)
+		},
+	},
+	{
+		name: "span_name_type_limit",
+		cfg:  func(c *Config) { c.MaxScorerTypes = 2 },
+		build: func(b *traceBuilder) {
+			b.chain()
+			b.span(schema.ScorerSpanOverflow).Attributes().PutStr(schema.AttrScorerType, "already-overflowed")
+		},
+	},
+	{
+		// The traps: realistic values that look like endpoints and stay.
+		name: "traps",
+		build: func(b *traceBuilder) {
+			s := b.scoring()
+			s.Attributes().PutStr(schema.AttrRequestModel, "google/gemma-2")
+			sc := b.scorer(prefixScorer, "prefix-cache-scorer-2")
+			sc.Attributes().PutStr(schema.AttrRequestModel, "llama-3")
+			sc.Attributes().PutInt(schema.AttrEndpointsScored, 7)
+			b.scorer(queueScorer, "queue-scorer-1")
+			prof := b.span(schema.SpanRunSchedulerProfile).Attributes()
+			prof.PutStr("gen_ai.request.model", testModel)
+			prof.PutStr("llm_d.epp.profile.started", "2026-11-26T20:52:21Z")
+			prof.PutInt("llm_d.epp.endpoints", 8)
+			prof.PutStr("llm_d.epp.ratio", "3:1")
+		},
+	},
+	{
+		name: "report_mode",
+		cfg:  func(c *Config) { c.Mode = ModeReport },
+		build: func(b *traceBuilder) {
+			s := b.scoring()
+			s.Attributes().PutStr("llm_d.epp.debug", "x")
+			s.Attributes().PutStr(schema.AttrRequestModel, "10.0.0.7")
+			b.scorer(testPod, testPod)
+			b.span(schema.SpanPickEndpoints).Attributes().PutEmptySlice(topEndpointsKey).FromRaw([]any{testNamespace + "/" + testPod})
+		},
+	},
+	{
+		name: "no_summary",
+		cfg:  func(c *Config) { c.Summary = false },
+		build: func(b *traceBuilder) {
+			b.scoring().Attributes().PutStr("llm_d.epp.debug", "x")
+		},
+	},
+	{
+		// Operator config: an extra allowed key (its value still vetted), a
+		// custom span name and prefix in scope, pick_endpoints left out.
+		name: "custom_scope",
+		cfg: func(c *Config) {
+			c.AllowedKeys = []string{"llm_d.epp.profile.name", "llm_d.epp.target"}
+			c.SpanNames = []string{"my_router"}
+			c.SpanNamePrefixes = []string{"my_scheduler."}
+		},
+		build: func(b *traceBuilder) {
+			s := b.scoring()
+			s.Attributes().PutStr("llm_d.epp.profile.name", "decode")
+			s.Attributes().PutStr("llm_d.epp.target", testPod)
+			b.span("my_router").Attributes().PutStr("upstream", "10.0.0.7:8000")
+			b.span("my_scheduler.pick").Attributes().PutStr("chosen", testNamespace+"/"+testPod)
+			b.span(schema.SpanPickEndpoints).Attributes().PutStr("chosen", testNamespace+"/"+testPod)
+		},
+	},
+	{
+		// Malformed input: empty, huge, nested, maps, bytes. Never a panic,
+		// never a lost span; too-deep values fail closed.
+		name: "malformed",
+		build: func(b *traceBuilder) {
+			s := b.scoring()
+			s.Attributes().PutStr(schema.AttrRequestModel, "")
+			s.Attributes().PutStr(schema.AttrRequestID, strings.Repeat("x", 4096))
+			s.Attributes().PutEmpty("")
+			p := b.span(schema.SpanPickEndpoints).Attributes()
+			p.PutEmptyMap("llm_d.epp.picker.meta").FromRaw(map[string]any{"profile": "decode", "best": testPod})
+			p.PutEmptyMap("llm_d.epp.picker.safe").FromRaw(map[string]any{"profile": "decode"})
+			p.PutEmptyBytes("llm_d.epp.picker.raw").FromRaw([]byte("10.0.0.7"))
+			p.PutEmptySlice("llm_d.epp.picker.nested").FromRaw([]any{[]any{[]any{"10.0.0.7"}}})
+			deep := any("x")
+			for range maxValueDepth + 2 {
+				deep = []any{deep}
+			}
+			p.PutEmptySlice("llm_d.epp.picker.deep").FromRaw(deep.([]any))
+			p.PutEmptySlice("llm_d.epp.picker.empty").FromRaw([]any{})
+			p.PutStr("llm_d.epp.picker.huge", strings.Repeat("scorer ", 2000))
+		},
+	},
+}
+
+func TestGolden(t *testing.T) {
+	for _, tc := range goldenCases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join("testdata", "golden", tc.name)
+			inPath, expPath := filepath.Join(dir, "input.json"), filepath.Join(dir, "expected.json")
+			cfg := createDefaultConfig()
+			if tc.cfg != nil {
+				tc.cfg(cfg)
+			}
+			if *update {
+				b := newTraceBuilder()
+				tc.build(b)
+				require.NoError(t, os.MkdirAll(dir, 0o755))
+				writeTracesJSON(t, inPath, b.td)
+			}
+			input, err := golden.ReadTraces(inPath)
+			require.NoError(t, err)
+			spans := input.SpanCount()
+
+			got, err := newTestProcessor(t, cfg).processTraces(context.Background(), input)
+			require.NoError(t, err)
+			require.Equal(t, spans, got.SpanCount(), "a span was lost")
+			if *update {
+				writeTracesJSON(t, expPath, got)
+			}
+			expected, err := golden.ReadTraces(expPath)
+			require.NoError(t, err)
+			require.NoError(t, ptracetest.CompareTraces(expected, got))
+		})
+	}
+}
+
+// writeTracesJSON writes OTLP JSON, indented so fixture diffs are readable.
+func writeTracesJSON(t *testing.T, path string, td ptrace.Traces) {
+	t.Helper()
+	raw, err := (&ptrace.JSONMarshaler{}).MarshalTraces(td)
+	require.NoError(t, err)
+	var buf bytes.Buffer
+	require.NoError(t, json.Indent(&buf, raw, "", "  "))
+	buf.WriteByte('\n')
+	require.NoError(t, os.WriteFile(path, buf.Bytes(), 0o644))
+}
