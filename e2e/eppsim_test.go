@@ -35,9 +35,6 @@ func TestEppsimTraffic(t *testing.T) {
 		"OTEL_TRACES_EXPORTER=otlp",
 		"OTEL_EXPORTER_OTLP_PROTOCOL=grpc",
 		"OTEL_EXPORTER_OTLP_ENDPOINT=http://"+c.grpc,
-		// A queue that holds the whole burst: the SDK's default (2048)
-		// drops spans silently when eppsim runs at full speed.
-		"OTEL_BSP_MAX_QUEUE_SIZE=262144",
 	)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr

@@ -10,11 +10,11 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
-	"go.opentelemetry.io/otel/trace/embedded"
 	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/scorelens/scorelens/scheduler"
 	"github.com/scorelens/scorelens/scheduler/framework"
+	"github.com/scorelens/scorelens/scheduler/internal/testfleet"
 	"github.com/scorelens/scorelens/scheduler/schema"
 )
 
@@ -39,7 +39,7 @@ func allocsOfRun(t *testing.T, opt ...scheduler.Option) float64 {
 		mustWeighted(t, newFakeScorer("q2", "q2", queueScore), 1),
 		mustWeighted(t, newFakeScorer("kv2", "kv2", kvScore), 1),
 	}, &fixedPicker{}, opt...)
-	eps := fleet(25, "m")
+	eps := testfleet.Upstream(25, "m")
 	req := &framework.InferenceRequest{RequestID: "r", TargetModel: "m"}
 	ctx := context.Background()
 	return testing.AllocsPerRun(200, func() {
@@ -113,7 +113,7 @@ func TestGlobalProviderChild(t *testing.T) {
 		mustWeighted(t, newFakeScorer("kv", "kv", kvScore), 1),
 		mustWeighted(t, newFakeScorer("q", "q", queueScore), 1),
 	}, &fixedPicker{})
-	eps := fleet(25, "m")
+	eps := testfleet.Upstream(25, "m")
 	req := &framework.InferenceRequest{RequestID: "r", TargetModel: "m"}
 	run := func() {
 		if _, err := followed.Run(context.Background(), req, eps); err != nil {
@@ -168,22 +168,11 @@ func TestGlobalProviderChild(t *testing.T) {
 
 	// A provider whose type cannot be compared is never cached (comparing
 	// two of them would panic): it is asked for its tracer on every Run.
-	up := uncomparableProvider{calls: map[string]int{}}
+	up := scheduler.NewUncomparableProvider()
 	otel.SetTracerProvider(up)
 	run()
 	run()
-	if got := up.calls["tracer"]; got != 2 {
+	if got := up.TracerCalls(); got != 2 {
 		t.Errorf("uncomparable provider: Tracer called %d times over 2 runs, want 2", got)
 	}
-}
-
-// uncomparableProvider is a provider whose type cannot be compared with ==.
-type uncomparableProvider struct {
-	embedded.TracerProvider
-	calls map[string]int
-}
-
-func (p uncomparableProvider) Tracer(string, ...trace.TracerOption) trace.Tracer {
-	p.calls["tracer"]++
-	return noop.NewTracerProvider().Tracer("")
 }

@@ -9,9 +9,11 @@ import (
 
 	"go.opentelemetry.io/otel"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/scorelens/scorelens/scheduler"
 	"github.com/scorelens/scorelens/scheduler/framework"
+	"github.com/scorelens/scorelens/scheduler/internal/testfleet"
 )
 
 // benchModel is the request's target (a LoRA adapter), loaded on every
@@ -31,9 +33,10 @@ var benchModes = []string{"absent", "noop", "unsampled", "sampled"}
 //	absent     WithoutTracing: the reference path, no tracing code runs
 //	noop       nothing installed: the OTel global's default provider
 //	unsampled  an SDK that samples nothing (NeverSample)
-//	sampled    an SDK that samples everything, spans ended into a
-//	           processor that discards them (the cost of the spans, not of
-//	           an export pipeline)
+//	sampled    an SDK that samples everything, each span handed on End
+//	           to a discarding exporter through the SDK's synchronous
+//	           processor (the cost of the spans, not of batching or of a
+//	           wire format)
 //
 // sampled also reports extra-ns/span and extra-allocs/span: (sampled −
 // unsampled) / 4 scorers, from the unsampled run of the same size.
@@ -43,7 +46,7 @@ func BenchmarkSchedule(b *testing.B) {
 		for _, mode := range benchModes {
 			b.Run(fmt.Sprintf("endpoints=%d/tracing=%s", n, mode), func(b *testing.B) {
 				s := newBenchScheduler(b, mode)
-				eps := fleet(n, benchModel)
+				eps := testfleet.Upstream(n, benchModel)
 				req := &framework.InferenceRequest{RequestID: "bench-request", TargetModel: benchModel, Prompt: benchPrompt}
 				ctx := context.Background()
 				// Warm the pools and the prefix cache outside the timing.
@@ -95,8 +98,8 @@ func newBenchScheduler(b *testing.B, mode string) *scheduler.Scheduler {
 		// The OTel global as it is before any SDK is installed. No test of
 		// this binary installs one in-process (TestGlobalProvider does so
 		// in a child process).
-		if got := fmt.Sprintf("%T", otel.GetTracerProvider()); got != "*global.tracerProvider" {
-			b.Fatalf("noop mode needs the global's default provider, found %s", got)
+		if !scheduler.IsGlobalDefault(otel.GetTracerProvider()) {
+			b.Fatalf("noop mode needs the global's default provider, found %T", otel.GetTracerProvider())
 		}
 	case "unsampled":
 		opts = append(opts, scheduler.WithTracerProvider(benchSDK(b, sdktrace.NeverSample())))
@@ -114,18 +117,10 @@ func newBenchScheduler(b *testing.B, mode string) *scheduler.Scheduler {
 }
 
 func benchSDK(b *testing.B, sampler sdktrace.Sampler) *sdktrace.TracerProvider {
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sampler), sdktrace.WithSpanProcessor(discardProcessor{}))
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sampler), sdktrace.WithSyncer(tracetest.NewNoopExporter()))
 	b.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
 	return tp
 }
-
-// discardProcessor drops every span it is handed.
-type discardProcessor struct{}
-
-func (discardProcessor) OnStart(context.Context, sdktrace.ReadWriteSpan) {}
-func (discardProcessor) OnEnd(sdktrace.ReadOnlySpan)                     {}
-func (discardProcessor) Shutdown(context.Context) error                  { return nil }
-func (discardProcessor) ForceFlush(context.Context) error                { return nil }
 
 // benchPrompt is a chat completion flattened the way an EPP hands it to
 // the scorers: a system prompt shared by a tenant's requests, then the

@@ -7,7 +7,7 @@
 //	├─ handler.Pick → profiles to run (repeated until it picks none)
 //	│   └─ Profile.Run(ctx, req, candidates)
 //	│       ├─ filters, in order, on a copy of the candidates (error if none left)
-//	│       ├─ weighted scorers: total[i] += clamp01(score[i]) * weight   ← traced
+//	│       ├─ weighted scorers: total[i] += Clamp01(score[i]) * weight   ← traced
 //	│       └─ picker.Pick(scored endpoints)
 //	├─ handler.ProcessResults → SchedulingResult
 //	└─ PreRequest(result) on every filter, scorer and picker of the profiles

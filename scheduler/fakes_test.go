@@ -12,11 +12,13 @@ import (
 
 // fakeScorer writes fn(i, endpoint) for every endpoint and counts calls.
 // With internalSpan set it also starts a span of its own from its ctx, the
-// way a real scorer instruments itself.
+// way a real scorer instruments itself, on tp when set (a scorer holding
+// its own tracer) and otherwise on the provider of the span in ctx.
 type fakeScorer struct {
 	tn           framework.TypedName
 	fn           func(i int, ep framework.Endpoint) float64
 	internalSpan string
+	tp           trace.TracerProvider
 	calls        atomic.Int64
 }
 
@@ -30,7 +32,11 @@ func (s *fakeScorer) Category() framework.ScorerCategory { return framework.Dist
 func (s *fakeScorer) Score(ctx context.Context, _ *framework.InferenceRequest, eps []framework.Endpoint, scores []float64) {
 	s.calls.Add(1)
 	if s.internalSpan != "" {
-		_, span := trace.SpanFromContext(ctx).TracerProvider().Tracer("fake").Start(ctx, s.internalSpan)
+		tp := s.tp
+		if tp == nil {
+			tp = trace.SpanFromContext(ctx).TracerProvider()
+		}
+		_, span := tp.Tracer("fake").Start(ctx, s.internalSpan)
 		defer span.End()
 	}
 	for i, ep := range eps {
@@ -129,31 +135,4 @@ func (h singleHandler) ProcessResults(_ context.Context, _ *framework.InferenceR
 		return nil, fmt.Errorf("profile %q failed", h.profile)
 	}
 	return &framework.SchedulingResult{ProfileResults: results, PrimaryProfileName: h.profile}, nil
-}
-
-// fleet builds n endpoints with upstream's benchmark shape: queue i%8, KV
-// usage (i%10)/10, model on every third endpoint.
-func fleet(n int, model string) []framework.Endpoint {
-	eps := make([]framework.Endpoint, n)
-	for i := range eps {
-		ep := &framework.SimpleEndpoint{
-			Metadata: framework.EndpointMetadata{
-				ID:      fmt.Sprintf("inference/vllm-%d-7c9f8d", i),
-				Name:    fmt.Sprintf("vllm-%d-7c9f8d", i),
-				Address: fmt.Sprintf("10.12.%d.%d", i/250, i%250+1),
-				Port:    8000,
-			},
-			Metrics: framework.Metrics{
-				WaitingQueueSize:    i % 8,
-				KVCacheUsagePercent: float64(i%10) / 10,
-				ActiveModels:        map[string]int{},
-				MaxActiveModels:     4,
-			},
-		}
-		if i%3 == 0 {
-			ep.Metrics.ActiveModels[model] = 1
-		}
-		eps[i] = ep
-	}
-	return eps
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/scorelens/scorelens/scheduler"
 	"github.com/scorelens/scorelens/scheduler/framework"
+	"github.com/scorelens/scorelens/scheduler/internal/testfleet"
 	"github.com/scorelens/scorelens/scheduler/plugins/picker"
 	"github.com/scorelens/scorelens/scheduler/plugins/profilehandler"
 	"github.com/scorelens/scorelens/scheduler/plugins/scorer"
@@ -52,7 +53,7 @@ func TestRealPluginsSpanTree(t *testing.T) {
 		return s
 	}
 	traced, untraced := build(scheduler.WithTracerProvider(tp)), build(scheduler.WithoutTracing())
-	eps := fleet(25, benchModel)
+	eps := testfleet.Upstream(25, benchModel)
 	req := func() *framework.InferenceRequest {
 		return &framework.InferenceRequest{RequestID: "r-1", TargetModel: benchModel, Prompt: benchPrompt}
 	}

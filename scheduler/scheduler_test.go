@@ -12,6 +12,7 @@ import (
 
 	"github.com/scorelens/scorelens/scheduler"
 	"github.com/scorelens/scorelens/scheduler/framework"
+	"github.com/scorelens/scorelens/scheduler/internal/testfleet"
 )
 
 func TestWeightedSumClampsAndWeights(t *testing.T) {
@@ -36,7 +37,7 @@ func TestWeightedSumClampsAndWeights(t *testing.T) {
 			}, pk, scheduler.WithoutTracing())
 			// Twice: the second Run reuses the first one's buffers.
 			for range 2 {
-				if _, err := prof.Run(context.Background(), &framework.InferenceRequest{}, fleet(4, "m")); err != nil {
+				if _, err := prof.Run(context.Background(), &framework.InferenceRequest{}, testfleet.Upstream(4, "m")); err != nil {
 					t.Fatal(err)
 				}
 				for i, w := range tc.want {
@@ -74,7 +75,7 @@ func TestTracingChangesNothing(t *testing.T) {
 		}
 		var o outcome
 		for n := 1; n <= 40; n++ {
-			eps := fleet(n, "m")
+			eps := testfleet.Upstream(n, "m")
 			// Vary the fleet so that picks differ between requests.
 			eps = append(eps[n/2:], eps[:n/2]...)
 			res, err := s.Schedule(context.Background(), &framework.InferenceRequest{TargetModel: "m"}, eps)
@@ -104,7 +105,7 @@ func TestPickedTargetIsDetachedFromBuffers(t *testing.T) {
 	prof := mustProfile(t, "p", nil, []*scheduler.WeightedScorer{
 		mustWeighted(t, newFakeScorer("q", "q", queueScore), 1),
 	}, &maxPicker{}, scheduler.WithoutTracing())
-	eps := fleet(8, "m")
+	eps := testfleet.Upstream(8, "m")
 	res, err := prof.Run(context.Background(), &framework.InferenceRequest{}, eps)
 	if err != nil {
 		t.Fatal(err)
@@ -124,7 +125,7 @@ func TestFilters(t *testing.T) {
 
 	t.Run("narrows without touching the caller's slice", func(t *testing.T) {
 		prof := mustProfile(t, "p", []framework.Filter{onlyModel}, []*scheduler.WeightedScorer{mustWeighted(t, q, 1)}, &maxPicker{keep: true})
-		eps := fleet(9, "m")
+		eps := testfleet.Upstream(9, "m")
 		before := append([]framework.Endpoint(nil), eps...)
 		res, err := prof.Run(context.Background(), &framework.InferenceRequest{}, eps)
 		if err != nil {
@@ -143,7 +144,7 @@ func TestFilters(t *testing.T) {
 	t.Run("none left is an error naming profile and filter", func(t *testing.T) {
 		pk := &maxPicker{}
 		prof := mustProfile(t, "prefill", []framework.Filter{onlyModel, none}, []*scheduler.WeightedScorer{mustWeighted(t, q, 1)}, pk)
-		_, err := prof.Run(context.Background(), &framework.InferenceRequest{}, fleet(9, "m"))
+		_, err := prof.Run(context.Background(), &framework.InferenceRequest{}, testfleet.Upstream(9, "m"))
 		if err == nil || !strings.Contains(err.Error(), `"prefill"`) || !strings.Contains(err.Error(), "none/fake-filter") {
 			t.Fatalf("err = %v, want one naming the profile and the filter", err)
 		}
@@ -253,7 +254,7 @@ func TestPreRequestOncePerPluginOfProfilesThatRan(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := s.Schedule(context.Background(), &framework.InferenceRequest{}, fleet(3, "m")); err != nil {
+			if _, err := s.Schedule(context.Background(), &framework.InferenceRequest{}, testfleet.Upstream(3, "m")); err != nil {
 				t.Fatal(err)
 			}
 			if got := shared.pre.Load(); got != tc.wantShared {
@@ -280,17 +281,28 @@ func TestScheduleErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = s.Schedule(context.Background(), &framework.InferenceRequest{}, fleet(3, "m"))
+	_, err = s.Schedule(context.Background(), &framework.InferenceRequest{}, testfleet.Upstream(3, "m"))
 	if err == nil || !strings.Contains(err.Error(), "left no endpoints") {
 		t.Errorf("err = %v, want the profile's error carried", err)
 	}
 
 	ok := mustProfile(t, "default", nil, []*scheduler.WeightedScorer{mustWeighted(t, q, 1)}, &maxPicker{})
+	if _, err := ok.Run(context.Background(), nil, testfleet.Upstream(3, "m")); err == nil {
+		t.Error("Run accepted a nil request")
+	}
+	s, err = scheduler.New(singleHandler{"default"}, map[string]*scheduler.Profile{"default": ok})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Schedule(context.Background(), nil, testfleet.Upstream(3, "m")); err == nil {
+		t.Error("Schedule accepted a nil request")
+	}
+
 	s, err = scheduler.New(endlessHandler{}, map[string]*scheduler.Profile{"default": ok})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Schedule(context.Background(), &framework.InferenceRequest{}, fleet(3, "m")); err == nil {
+	if _, err := s.Schedule(context.Background(), &framework.InferenceRequest{}, testfleet.Upstream(3, "m")); err == nil {
 		t.Error("a handler that never ends the cycle was not stopped")
 	}
 }
@@ -308,7 +320,7 @@ func TestConcurrentRuns(t *testing.T) {
 	for g := range 8 {
 		wg.Go(func() {
 			n := 3 + g*7
-			eps := fleet(n, "m")
+			eps := testfleet.Upstream(n, "m")
 			// Endpoint 0 has queue 0 and KV 0: always the best.
 			for range 200 {
 				res, err := prof.Run(context.Background(), &framework.InferenceRequest{}, eps)
@@ -352,14 +364,14 @@ func TestSchedulerOptionsOverrideProfiles(t *testing.T) {
 				t.Fatal(err)
 			}
 			rec.Reset()
-			if _, err := s.Schedule(context.Background(), &framework.InferenceRequest{}, fleet(3, "m")); err != nil {
+			if _, err := s.Schedule(context.Background(), &framework.InferenceRequest{}, testfleet.Upstream(3, "m")); err != nil {
 				t.Fatal(err)
 			}
 			if got := len(rec.Ended()); got != tc.wantSpans {
 				t.Errorf("Schedule: %d spans, want %d", got, tc.wantSpans)
 			}
 			rec.Reset()
-			if _, err := prof.Run(context.Background(), &framework.InferenceRequest{}, fleet(3, "m")); err != nil {
+			if _, err := prof.Run(context.Background(), &framework.InferenceRequest{}, testfleet.Upstream(3, "m")); err != nil {
 				t.Fatal(err)
 			}
 			if got := len(rec.Ended()); got != 2 {

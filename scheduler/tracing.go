@@ -127,7 +127,7 @@ func isNoop(tp trace.TracerProvider) bool {
 // Limits: (1) if a future OTel release renames the type, the test turns
 // false and the global default is treated as a real provider: spans are
 // started on it and the noop benchmark gains allocations, which
-// TestNoopAllocsEqualAbsent catches; nothing is lost. (2) Go eBPF
+// TestGlobalProviderChild catches; nothing is lost. (2) Go eBPF
 // auto-instrumentation that hooks the default global tracer's spans
 // (go.opentelemetry.io/auto) sees no scoring spans: we never call it.
 func isGlobalDefault(tp trace.TracerProvider) bool {

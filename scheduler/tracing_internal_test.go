@@ -29,7 +29,7 @@ func TestProviderDetection(t *testing.T) {
 		{"*noop.TracerProvider", new(noop.TracerProvider), true, true, false},
 		{"trace.NewNoopTracerProvider", deprecated, true, true, false},
 		{"SDK", sdk, false, false, false},
-		{"uncomparable", mapProvider{m: map[string]int{}}, false, false, false},
+		{"uncomparable", NewUncomparableProvider(), false, false, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -46,13 +46,24 @@ func TestProviderDetection(t *testing.T) {
 	}
 }
 
-// mapProvider is a provider whose type cannot be compared with ==.
-type mapProvider struct {
+// UncomparableProvider is a provider whose type cannot be compared with ==
+// (it holds a map), which the tracer caches must survive. It counts its
+// Tracer calls. Exported for the external tests.
+type UncomparableProvider struct {
 	embedded.TracerProvider
-	m map[string]int
+	calls map[string]int
 }
 
-func (p mapProvider) Tracer(string, ...trace.TracerOption) trace.Tracer {
-	p.m["tracer"]++
+// NewUncomparableProvider returns an UncomparableProvider with no calls.
+func NewUncomparableProvider() UncomparableProvider {
+	return UncomparableProvider{calls: map[string]int{}}
+}
+
+// Tracer implements trace.TracerProvider with a no-op tracer.
+func (p UncomparableProvider) Tracer(string, ...trace.TracerOption) trace.Tracer {
+	p.calls["tracer"]++
 	return noop.NewTracerProvider().Tracer("")
 }
+
+// TracerCalls returns how many times Tracer was called.
+func (p UncomparableProvider) TracerCalls() int { return p.calls["tracer"] }

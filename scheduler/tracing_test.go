@@ -14,6 +14,7 @@ import (
 
 	"github.com/scorelens/scorelens/scheduler"
 	"github.com/scorelens/scorelens/scheduler/framework"
+	"github.com/scorelens/scorelens/scheduler/internal/testfleet"
 	"github.com/scorelens/scorelens/scheduler/schema"
 )
 
@@ -83,7 +84,7 @@ func TestSpanTree(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			rec.Reset()
-			if _, err := prof.Run(context.Background(), &tc.req, fleet(5, "llama-3")); err != nil {
+			if _, err := prof.Run(context.Background(), &tc.req, testfleet.Upstream(5, "llama-3")); err != nil {
 				t.Fatal(err)
 			}
 			spans := rec.Ended()
@@ -186,7 +187,7 @@ func TestSameTypeTwiceToldApartByName(t *testing.T) {
 	prof := mustProfile(t, "default", nil,
 		[]*scheduler.WeightedScorer{mustWeighted(t, q1, 1), mustWeighted(t, q2, 3)},
 		&maxPicker{}, scheduler.WithTracerProvider(tp))
-	if _, err := prof.Run(context.Background(), &framework.InferenceRequest{}, fleet(4, "m")); err != nil {
+	if _, err := prof.Run(context.Background(), &framework.InferenceRequest{}, testfleet.Upstream(4, "m")); err != nil {
 		t.Fatal(err)
 	}
 	names := map[string]float64{}
@@ -228,7 +229,7 @@ func leaks(spans []sdktrace.ReadOnlySpan, eps []framework.Endpoint) []string {
 
 func TestNoAttributeNamesAnEndpoint(t *testing.T) {
 	tp, rec := newRecorder(t)
-	eps := fleet(25, "llama-3")
+	eps := testfleet.Upstream(25, "llama-3")
 	a := newFakeScorer("kv-cache-utilization-scorer", "kv", kvScore)
 	a.internalSpan = internalSpanName
 	prof := mustProfile(t, "default", nil,
@@ -250,7 +251,7 @@ func TestNoAttributeNamesAnEndpoint(t *testing.T) {
 // TestLeakCheckCanFail keeps the leak check honest: it must flag each kind
 // of endpoint identity.
 func TestLeakCheckCanFail(t *testing.T) {
-	eps := fleet(3, "m")
+	eps := testfleet.Upstream(3, "m")
 	md := eps[2].GetMetadata()
 	for _, v := range []string{md.ID, md.Name, md.Address, md.Address + ":8000", "picked " + md.Name} {
 		t.Run(v, func(t *testing.T) {
@@ -261,5 +262,78 @@ func TestLeakCheckCanFail(t *testing.T) {
 				t.Errorf("value %q not flagged", v)
 			}
 		})
+	}
+}
+
+// TestScoringFollowsIncomingSampling: the scoring span joins the request's
+// trace and a parent-based sampler's decision holds down to a scorer's own
+// spans, which start from the context the chain hands the scorer: an
+// unsampled request records nothing, not even the scorer's spans as roots.
+func TestScoringFollowsIncomingSampling(t *testing.T) {
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.AlwaysSample())), sdktrace.WithSpanProcessor(rec))
+	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+	a := newFakeScorer("a-scorer", "a1", kvScore)
+	a.internalSpan, a.tp = internalSpanName, tp
+	prof := mustProfile(t, "default", nil, []*scheduler.WeightedScorer{mustWeighted(t, a, 1)}, &maxPicker{}, scheduler.WithTracerProvider(tp))
+	incoming := trace.SpanContextConfig{
+		TraceID: trace.TraceID{0x4b, 0xf9, 0x2f, 0x35, 0x77, 0xb3, 0x4d, 0xa6, 0xa3, 0xce, 0x92, 0x9d, 0x0e, 0x0e, 0x47, 0x36},
+		SpanID:  trace.SpanID{0x00, 0xf0, 0x67, 0xaa, 0x0b, 0xa9, 0x02, 0xb7},
+		Remote:  true,
+	}
+	tests := []struct {
+		name      string
+		flags     trace.TraceFlags
+		wantSpans int
+	}{
+		{"unsampled request", 0, 0},
+		{"sampled request", trace.FlagsSampled, 3},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rec.Reset()
+			cfg := incoming
+			cfg.TraceFlags = tc.flags
+			ctx := trace.ContextWithRemoteSpanContext(context.Background(), trace.NewSpanContext(cfg))
+			if _, err := prof.Run(ctx, &framework.InferenceRequest{}, testfleet.Upstream(3, "m")); err != nil {
+				t.Fatal(err)
+			}
+			spans := rec.Ended()
+			if len(spans) != tc.wantSpans {
+				t.Fatalf("%d spans recorded, want %d", len(spans), tc.wantSpans)
+			}
+			for _, s := range spans {
+				if s.SpanContext().TraceID() != cfg.TraceID {
+					t.Errorf("%s is not in the request's trace", s.Name())
+				}
+				if s.Name() == schema.SpanScoring && s.Parent().SpanID() != cfg.SpanID {
+					t.Errorf("%s is not a child of the request's span", s.Name())
+				}
+			}
+		})
+	}
+}
+
+// TestNoScorers: a profile without scorers starts no span and lets the
+// picker choose among endpoints that all score 0.
+func TestNoScorers(t *testing.T) {
+	tp, rec := newRecorder(t)
+	pk := &maxPicker{keep: true}
+	prof := mustProfile(t, "default", nil, nil, pk, scheduler.WithTracerProvider(tp))
+	eps := testfleet.Upstream(4, "m")
+	res, err := prof.Run(context.Background(), &framework.InferenceRequest{TargetModel: "m"}, eps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.TargetEndpoints[0] != eps[0] {
+		t.Errorf("picked %s, want the first of equals", res.TargetEndpoints[0].GetMetadata().ID)
+	}
+	for i, s := range pk.seen {
+		if s != 0 {
+			t.Errorf("endpoint %d: total %v, want 0", i, s)
+		}
+	}
+	if n := len(rec.Ended()); n != 0 {
+		t.Errorf("%d spans for an empty chain, want 0", n)
 	}
 }

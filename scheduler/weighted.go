@@ -76,13 +76,13 @@ type scoreStats struct {
 	max, sum float64
 }
 
-// score runs the scorer over endpoints and adds clamp01(score)*weight into
+// score runs the scorer over endpoints and adds framework.Clamp01(score)*weight into
 // totals. scores is scratch space of len(endpoints).
 func (w *WeightedScorer) score(ctx context.Context, req *framework.InferenceRequest, endpoints []framework.Endpoint, scores, totals []float64) {
 	w.run(ctx, req, endpoints, scores)
 	for i, v := range scores {
 		if framework.Scored(v) {
-			totals[i] += clamp01(v) * w.weight
+			totals[i] += framework.Clamp01(v) * w.weight
 		}
 	}
 }
@@ -96,7 +96,7 @@ func (w *WeightedScorer) scoreTraced(ctx context.Context, req *framework.Inferen
 		if !framework.Scored(v) {
 			continue
 		}
-		v = clamp01(v)
+		v = framework.Clamp01(v)
 		totals[i] += v * w.weight
 		st.scored++
 		st.sum += v
@@ -110,16 +110,4 @@ func (w *WeightedScorer) run(ctx context.Context, req *framework.InferenceReques
 		scores[i] = framework.NoScore
 	}
 	w.scorer.Score(ctx, req, endpoints, scores)
-}
-
-// clamp01 bounds a score to [0,1], as upstream: above 1 counts as 1, below
-// 0 as 0 (infinities included).
-func clamp01(v float64) float64 {
-	if v < 0 {
-		return 0
-	}
-	if v > 1 {
-		return 1
-	}
-	return v
 }

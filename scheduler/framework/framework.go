@@ -23,6 +23,16 @@ type TypedName struct {
 	Name string
 }
 
+// NewTypedName returns the identity of a plugin instance of type typ. An
+// empty name defaults to the type, so that an instance configured without a
+// name still renders as "<type>/<type>", as upstream's do.
+func NewTypedName(typ, name string) TypedName {
+	if name == "" {
+		name = typ
+	}
+	return TypedName{Type: typ, Name: name}
+}
+
 // String renders the name as upstream does: "<name>/<type>".
 func (t TypedName) String() string { return t.Name + "/" + t.Type }
 
@@ -81,6 +91,20 @@ var NoScore = math.NaN()
 // Scored reports whether a score slot holds a score (is not NoScore).
 func Scored(v float64) bool { return v == v } // NaN is the only value not equal to itself
 
+// Clamp01 bounds v to [0,1]: above 1 (+Inf included) counts as 1, below 0
+// (-Inf included) as 0. It is what the framework applies to every score
+// before weighting; scorers use it on fractions read from metrics. NaN is
+// returned as is: callers check Scored first.
+func Clamp01(v float64) float64 {
+	if v < 0 {
+		return 0
+	}
+	if v > 1 {
+		return 1
+	}
+	return v
+}
+
 // MapScorer is upstream's scorer shape: a fresh map from endpoint to score.
 type MapScorer interface {
 	Plugin
@@ -89,11 +113,29 @@ type MapScorer interface {
 }
 
 // AdaptMapScorer wraps an upstream-shaped scorer as a Scorer. Endpoints
-// missing from the returned map keep NoScore.
-func AdaptMapScorer(s MapScorer) Scorer { return mapScorer{s} }
+// missing from the returned map keep NoScore. A scorer that also learns
+// from the pick (PreRequest, as upstream's prefix scorer does) stays one
+// through the adapter, so the scheduler still calls it.
+func AdaptMapScorer(s MapScorer) Scorer {
+	if pr, ok := s.(PreRequest); ok {
+		return mapPreRequestScorer{mapScorer{s}, pr}
+	}
+	return mapScorer{s}
+}
 
 type mapScorer struct{ MapScorer }
 
+type mapPreRequestScorer struct {
+	mapScorer
+	pr PreRequest
+}
+
+// PreRequest implements PreRequest by calling the wrapped scorer's.
+func (m mapPreRequestScorer) PreRequest(ctx context.Context, req *InferenceRequest, result *SchedulingResult) {
+	m.pr.PreRequest(ctx, req, result)
+}
+
+// Score implements Scorer by copying the wrapped scorer's map into scores.
 func (m mapScorer) Score(ctx context.Context, req *InferenceRequest, endpoints []Endpoint, scores []float64) {
 	got := m.MapScorer.Score(ctx, req, endpoints)
 	if len(got) == 0 {

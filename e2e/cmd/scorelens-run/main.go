@@ -121,7 +121,6 @@ func drive(ctx context.Context, o options, col *otelcol.Process, out io.Writer) 
 		"OTEL_EXPORTER_OTLP_PROTOCOL=grpc",
 		"OTEL_EXPORTER_OTLP_ENDPOINT=http://"+o.otlp,
 	)
-	sim.Env = append(sim.Env, eppsimQueueEnv...)
 	sim.Stdout, sim.Stderr = out, out
 	if err := sim.Run(); err != nil {
 		return fmt.Errorf("eppsim: %w", err)
@@ -138,12 +137,6 @@ func drive(ctx context.Context, o options, col *otelcol.Process, out io.Writer) 
 	}
 	return printReport(out, o, fams, own)
 }
-
-// eppsimQueueEnv sizes the SDK's batch span processor (which reads these
-// standard variables) for a burst: at full speed eppsim ends spans faster
-// than the default queue of 2048 drains, and the SDK drops the overflow
-// silently, which would make the table count less than was scheduled.
-var eppsimQueueEnv = []string{"OTEL_BSP_MAX_QUEUE_SIZE=262144", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE=2048"}
 
 var scorerMetric = otelcol.PromName(schema.MetricScorerDuration) + "_seconds"
 

@@ -238,9 +238,11 @@ func TestConsoleTraceOfEveryRequest(t *testing.T) {
 			}
 		}
 	}
-	if prefixSpans > requests {
+	// Every request is sampled, so the prefix scorer traced each one.
+	if prefixSpans != requests {
 		t.Errorf("%d %s spans for %d requests", prefixSpans, schema.SpanScorePrefixCache, requests)
 	}
+	assertSchemaSpans(t, spans)
 
 	assertNoEndpointLeaks(t, cfg, spans)
 
@@ -257,6 +259,34 @@ func TestConsoleTraceOfEveryRequest(t *testing.T) {
 	}
 	if strings.Contains(summary, schema.SpanScoring) {
 		t.Error("spans leaked into stderr")
+	}
+}
+
+// assertSchemaSpans checks every scoring and scorer span: kind Internal,
+// and only keys the schema allows there, with the schema's value type. (A
+// NaN cannot reach here: the exporter's JSON encoding would drop the span,
+// which the tree checks catch.)
+func assertSchemaSpans(t *testing.T, spans []*consoleSpan) {
+	t.Helper()
+	otelType := map[schema.Type]string{schema.TypeString: "STRING", schema.TypeInt: "INT64", schema.TypeFloat: "FLOAT64"}
+	for _, s := range spans {
+		kind := schema.Classify(s.Name)
+		if kind == schema.NotSchema {
+			continue
+		}
+		if s.SpanKind != int(trace.SpanKindInternal) {
+			t.Errorf("%s: kind %d, want Internal", s.Name, s.SpanKind)
+		}
+		for _, a := range s.Attributes {
+			want := schema.KeyType(kind, a.Key)
+			if want == schema.TypeNone {
+				t.Errorf("%s: attribute %s is not in the schema", s.Name, a.Key)
+				continue
+			}
+			if a.Value.Type != otelType[want] {
+				t.Errorf("%s: %s has type %s, want %s", s.Name, a.Key, a.Value.Type, otelType[want])
+			}
+		}
 	}
 }
 

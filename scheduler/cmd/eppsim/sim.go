@@ -318,7 +318,9 @@ func (s *simulation) step(ctx context.Context) {
 	// A full queue sheds the request, as a gateway would; the fleet counts it.
 	if err := s.fleet.Route(target, job); err != nil && !errors.Is(err, fleet.ErrQueueFull) {
 		s.stats.failed++
-		s.stats.firstErr = err
+		if s.stats.firstErr == nil {
+			s.stats.firstErr = err
+		}
 	}
 }
 

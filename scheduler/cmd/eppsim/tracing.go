@@ -36,7 +36,11 @@ func newTracerProvider(ctx context.Context, tc tracingConfig, stdout io.Writer) 
 		return nil, nil, fmt.Errorf("tracing resource: %w", err)
 	}
 	tp := sdktrace.NewTracerProvider(
-		sdktrace.WithBatcher(exp),
+		// Blocking: at full speed eppsim ends spans faster than an exporter
+		// drains them, and the SDK's default is to drop the overflow without
+		// a word. A simulator that loses spans silently would make every
+		// count downstream lie, so it slows down instead.
+		sdktrace.WithBatcher(exp, sdktrace.WithBlocking()),
 		sdktrace.WithResource(res),
 		sdktrace.WithSampler(newSampler(tc)),
 	)

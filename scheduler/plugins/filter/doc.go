@@ -16,13 +16,6 @@ package filter
 
 import "github.com/scorelens/scorelens/scheduler/framework"
 
-func typedName(typ, name string) framework.TypedName {
-	if name == "" {
-		name = typ
-	}
-	return framework.TypedName{Type: typ, Name: name}
-}
-
 // keepIf compacts endpoints to those keep accepts, preserving order. Slots
 // are written only for kept endpoints, so when none is kept the input is
 // untouched and a caller can fall back to it.

@@ -7,15 +7,8 @@ import (
 	"testing"
 
 	"github.com/scorelens/scorelens/scheduler/framework"
+	"github.com/scorelens/scorelens/scheduler/internal/testfleet"
 )
-
-type nilMetrics struct{ framework.SimpleEndpoint }
-
-func (*nilMetrics) GetMetrics() *framework.Metrics { return nil }
-
-func ep(id string, m framework.Metrics) framework.Endpoint {
-	return &framework.SimpleEndpoint{Metadata: framework.EndpointMetadata{ID: id}, Metrics: m}
-}
 
 func ids(eps []framework.Endpoint) []string {
 	out := make([]string, len(eps))
@@ -30,7 +23,7 @@ func ids(eps []framework.Endpoint) []string {
 func queues(qs ...int) []framework.Endpoint {
 	eps := make([]framework.Endpoint, len(qs))
 	for i, q := range qs {
-		eps[i] = ep(fmt.Sprint(i), framework.Metrics{WaitingQueueSize: q})
+		eps[i] = testfleet.Endpoint(fmt.Sprint(i), framework.Metrics{WaitingQueueSize: q})
 	}
 	return eps
 }
@@ -46,7 +39,7 @@ func TestLowQueue(t *testing.T) {
 		{"threshold inclusive", 3, queues(3, 4), []string{"0"}},
 		{"all pass", 10, queues(1, 2), []string{"0", "1"}},
 		{"none pass keeps all", 0, queues(5, 3, 4), []string{"0", "1", "2"}},
-		{"no metrics never low", 5, []framework.Endpoint{&nilMetrics{framework.SimpleEndpoint{Metadata: framework.EndpointMetadata{ID: "x"}}}, ep("y", framework.Metrics{})}, []string{"y"}},
+		{"no metrics never low", 5, []framework.Endpoint{&testfleet.NilMetrics{SimpleEndpoint: framework.SimpleEndpoint{Metadata: framework.EndpointMetadata{ID: "x"}}}, testfleet.Endpoint("y", framework.Metrics{})}, []string{"y"}},
 		{"empty", 5, nil, []string{}},
 	}
 	for _, tt := range tests {
@@ -62,12 +55,12 @@ func TestLowQueue(t *testing.T) {
 func TestModelServing(t *testing.T) {
 	eps := func() []framework.Endpoint {
 		return []framework.Endpoint{
-			ep("active", framework.Metrics{ActiveModels: map[string]int{"a": 1}, MaxActiveModels: 1}),
-			ep("waiting", framework.Metrics{ActiveModels: map[string]int{"b": 1}, WaitingModels: map[string]int{"a": 1}, MaxActiveModels: 1}),
-			ep("room", framework.Metrics{ActiveModels: map[string]int{"b": 1}, MaxActiveModels: 2}),
-			ep("full", framework.Metrics{ActiveModels: map[string]int{"b": 1, "c": 1}, MaxActiveModels: 2}),
-			ep("no-slots", framework.Metrics{}),
-			&nilMetrics{framework.SimpleEndpoint{Metadata: framework.EndpointMetadata{ID: "unknown"}}},
+			testfleet.Endpoint("active", framework.Metrics{ActiveModels: map[string]int{"a": 1}, MaxActiveModels: 1}),
+			testfleet.Endpoint("waiting", framework.Metrics{ActiveModels: map[string]int{"b": 1}, WaitingModels: map[string]int{"a": 1}, MaxActiveModels: 1}),
+			testfleet.Endpoint("room", framework.Metrics{ActiveModels: map[string]int{"b": 1}, MaxActiveModels: 2}),
+			testfleet.Endpoint("full", framework.Metrics{ActiveModels: map[string]int{"b": 1, "c": 1}, MaxActiveModels: 2}),
+			testfleet.Endpoint("no-slots", framework.Metrics{}),
+			&testfleet.NilMetrics{SimpleEndpoint: framework.SimpleEndpoint{Metadata: framework.EndpointMetadata{ID: "unknown"}}},
 		}
 	}
 	tests := []struct {

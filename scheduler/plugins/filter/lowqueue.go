@@ -23,7 +23,7 @@ var _ framework.Filter = (*LowQueue)(nil)
 // NewLowQueue returns a low-queue filter named name (the type when empty)
 // keeping endpoints with WaitingQueueSize <= threshold.
 func NewLowQueue(name string, threshold int) *LowQueue {
-	return &LowQueue{name: typedName(LowQueueType, name), threshold: threshold}
+	return &LowQueue{name: framework.NewTypedName(LowQueueType, name), threshold: threshold}
 }
 
 // TypedName implements framework.Plugin.

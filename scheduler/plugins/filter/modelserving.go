@@ -25,7 +25,7 @@ var _ framework.Filter = (*ModelServing)(nil)
 // NewModelServing returns a model-serving filter named name (the type when
 // empty).
 func NewModelServing(name string) *ModelServing {
-	return &ModelServing{name: typedName(ModelServingType, name)}
+	return &ModelServing{name: framework.NewTypedName(ModelServingType, name)}
 }
 
 // TypedName implements framework.Plugin.
@@ -37,14 +37,7 @@ func (f *ModelServing) Filter(_ context.Context, req *framework.InferenceRequest
 	if adapter == "" {
 		return endpoints
 	}
-	n := 0
-	for _, ep := range endpoints {
-		if serves(ep.GetMetrics(), adapter) {
-			endpoints[n] = ep
-			n++
-		}
-	}
-	return endpoints[:n]
+	return keepIf(endpoints, func(ep framework.Endpoint) bool { return serves(ep.GetMetrics(), adapter) })
 }
 
 func serves(m *framework.Metrics, adapter string) bool {

@@ -12,18 +12,12 @@
 // Each picker keeps WithMaxEndpoints(n) endpoints (default 1), best first.
 // Randomness comes from a PCG generator per picker, seeded by WithSeed for
 // reproducible runs; pickers are called concurrently, so each pick that
-// needs randomness seeds a generator of its own from it under a mutex, once. A pick allocates only its result: one allocation for up to
-// 16 endpoints kept.
+// needs randomness seeds a generator of its own from it under a mutex, once.
+// A pick allocates only its result: one allocation for up to 16 endpoints
+// kept.
 package picker
 
 import "github.com/scorelens/scorelens/scheduler/framework"
-
-func typedName(typ, name string) framework.TypedName {
-	if name == "" {
-		name = typ
-	}
-	return framework.TypedName{Type: typ, Name: name}
-}
 
 // Option configures a picker.
 type Option func(*config)

@@ -25,7 +25,7 @@ var _ framework.Picker = (*MaxScore)(nil)
 // NewMaxScore returns a max-score picker named name (the type when empty).
 func NewMaxScore(name string, opts ...Option) *MaxScore {
 	c := newConfig(opts)
-	return &MaxScore{name: typedName(MaxScoreType, name), max: c.maxEndpoints, rng: newLockedRand(c)}
+	return &MaxScore{name: framework.NewTypedName(MaxScoreType, name), max: c.maxEndpoints, rng: newLockedRand(c)}
 }
 
 // TypedName implements framework.Plugin.

@@ -23,7 +23,7 @@ var _ framework.Picker = (*Random)(nil)
 // NewRandom returns a random picker named name (the type when empty).
 func NewRandom(name string, opts ...Option) *Random {
 	c := newConfig(opts)
-	return &Random{name: typedName(RandomType, name), max: c.maxEndpoints, rng: newLockedRand(c)}
+	return &Random{name: framework.NewTypedName(RandomType, name), max: c.maxEndpoints, rng: newLockedRand(c)}
 }
 
 // TypedName implements framework.Plugin.

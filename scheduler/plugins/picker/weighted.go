@@ -28,7 +28,7 @@ var _ framework.Picker = (*WeightedRandom)(nil)
 // when empty).
 func NewWeightedRandom(name string, opts ...Option) *WeightedRandom {
 	c := newConfig(opts)
-	return &WeightedRandom{name: typedName(WeightedRandomType, name), max: c.maxEndpoints, rng: newLockedRand(c)}
+	return &WeightedRandom{name: framework.NewTypedName(WeightedRandomType, name), max: c.maxEndpoints, rng: newLockedRand(c)}
 }
 
 // TypedName implements framework.Plugin.

@@ -29,10 +29,7 @@ var _ framework.ProfileHandler = (*Single)(nil)
 // NewSingle returns a single-profile handler named name (the type when
 // empty).
 func NewSingle(name string) *Single {
-	if name == "" {
-		name = SingleType
-	}
-	return &Single{name: framework.TypedName{Type: SingleType, Name: name}}
+	return &Single{name: framework.NewTypedName(SingleType, name)}
 }
 
 // TypedName implements framework.Plugin.

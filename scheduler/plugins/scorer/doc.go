@@ -15,8 +15,9 @@
 // The scorers write into the framework's caller-owned score slice and leave
 // NaN (framework.NoScore) where they have no signal, for example for an
 // endpoint without metrics. None of them allocates per endpoint; all but the
-// prefix-cache scorer allocate nothing at all per request, and that one a
-// constant two (its block hashes, stored on the request).
+// prefix-cache scorer allocate nothing at all per request, and that one two
+// whatever the fleet size (its block hashes, stored on the request), three
+// for prompts beyond 64 blocks (4 KiB at the default block size).
 //
 // The prefix-cache scorer is also the one plugin that traces: like
 // upstream's, it opens its own score_prefix_cache span under its scorer
@@ -24,25 +25,3 @@
 //
 // Constructors take the instance name; an empty name means the type string.
 package scorer
-
-import "github.com/scorelens/scorelens/scheduler/framework"
-
-// typedName returns the plugin identity of an instance, defaulting the name
-// to the type so that unnamed instances still render as "<type>/<type>".
-func typedName(typ, name string) framework.TypedName {
-	if name == "" {
-		name = typ
-	}
-	return framework.TypedName{Type: typ, Name: name}
-}
-
-// clamp01 bounds a metric that should be a fraction; callers filter NaN first.
-func clamp01(v float64) float64 {
-	if v < 0 {
-		return 0
-	}
-	if v > 1 {
-		return 1
-	}
-	return v
-}

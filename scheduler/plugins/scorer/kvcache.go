@@ -20,7 +20,7 @@ var _ framework.Scorer = (*KVCacheUtilization)(nil)
 // NewKVCacheUtilization returns a KV-cache utilization scorer named name
 // (the type when empty).
 func NewKVCacheUtilization(name string) *KVCacheUtilization {
-	return &KVCacheUtilization{name: typedName(KVCacheUtilizationType, name)}
+	return &KVCacheUtilization{name: framework.NewTypedName(KVCacheUtilizationType, name)}
 }
 
 // TypedName implements framework.Plugin.
@@ -37,6 +37,6 @@ func (s *KVCacheUtilization) Score(_ context.Context, _ *framework.InferenceRequ
 		if m == nil || !framework.Scored(m.KVCacheUsagePercent) {
 			continue
 		}
-		scores[i] = 1 - clamp01(m.KVCacheUsagePercent)
+		scores[i] = 1 - framework.Clamp01(m.KVCacheUsagePercent)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/scorelens/scorelens/scheduler/framework"
+	"github.com/scorelens/scorelens/scheduler/internal/testfleet"
 )
 
 func TestKVCacheUtilization(t *testing.T) {
@@ -22,7 +23,7 @@ func TestKVCacheUtilization(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			eps := make([]framework.Endpoint, len(tt.usage))
 			for i, u := range tt.usage {
-				eps[i] = endpoint("ns/p", framework.Metrics{KVCacheUsagePercent: u})
+				eps[i] = testfleet.Endpoint("ns/p", framework.Metrics{KVCacheUsagePercent: u})
 			}
 			sameScores(t, score(NewKVCacheUtilization(""), &framework.InferenceRequest{}, eps), tt.want)
 		})
@@ -30,12 +31,12 @@ func TestKVCacheUtilization(t *testing.T) {
 }
 
 func TestKVCacheUtilizationNoMetrics(t *testing.T) {
-	eps := []framework.Endpoint{&nilMetrics{}, endpoint("ns/a", framework.Metrics{KVCacheUsagePercent: 0.2})}
+	eps := []framework.Endpoint{&testfleet.NilMetrics{}, testfleet.Endpoint("ns/a", framework.Metrics{KVCacheUsagePercent: 0.2})}
 	sameScores(t, score(NewKVCacheUtilization(""), &framework.InferenceRequest{}, eps), []float64{nan, 0.8})
 }
 
 func TestKVCacheUtilizationAllocs(t *testing.T) {
-	if a := allocsPerScore(NewKVCacheUtilization(""), &framework.InferenceRequest{}, fleet(100)); a != 0 {
+	if a := allocsPerScore(NewKVCacheUtilization(""), &framework.InferenceRequest{}, testfleet.Upstream(100, "m")); a != 0 {
 		t.Errorf("allocs per Score = %v, want 0", a)
 	}
 }

@@ -31,7 +31,7 @@ func NewLoadAware(name string, queueThreshold int) *LoadAware {
 	if queueThreshold <= 0 {
 		queueThreshold = DefaultQueueThreshold
 	}
-	return &LoadAware{name: typedName(LoadAwareType, name), threshold: float64(queueThreshold)}
+	return &LoadAware{name: framework.NewTypedName(LoadAwareType, name), threshold: float64(queueThreshold)}
 }
 
 // TypedName implements framework.Plugin.

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/scorelens/scorelens/scheduler/framework"
+	"github.com/scorelens/scorelens/scheduler/internal/testfleet"
 )
 
 func TestLoadAware(t *testing.T) {
@@ -22,7 +23,7 @@ func TestLoadAware(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			eps := make([]framework.Endpoint, len(tt.queues))
 			for i, q := range tt.queues {
-				eps[i] = endpoint("ns/p", framework.Metrics{WaitingQueueSize: q})
+				eps[i] = testfleet.Endpoint("ns/p", framework.Metrics{WaitingQueueSize: q})
 			}
 			sameScores(t, score(NewLoadAware("", tt.threshold), &framework.InferenceRequest{}, eps), tt.want)
 		})
@@ -30,12 +31,12 @@ func TestLoadAware(t *testing.T) {
 }
 
 func TestLoadAwareNoMetrics(t *testing.T) {
-	eps := []framework.Endpoint{&nilMetrics{}, endpoint("ns/a", framework.Metrics{})}
+	eps := []framework.Endpoint{&testfleet.NilMetrics{}, testfleet.Endpoint("ns/a", framework.Metrics{})}
 	sameScores(t, score(NewLoadAware("", 0), &framework.InferenceRequest{}, eps), []float64{nan, 0.5})
 }
 
 func TestLoadAwareAllocs(t *testing.T) {
-	if a := allocsPerScore(NewLoadAware("", 0), &framework.InferenceRequest{}, fleet(100)); a != 0 {
+	if a := allocsPerScore(NewLoadAware("", 0), &framework.InferenceRequest{}, testfleet.Upstream(100, "m")); a != 0 {
 		t.Errorf("allocs per Score = %v, want 0", a)
 	}
 }

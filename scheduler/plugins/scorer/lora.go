@@ -30,7 +30,7 @@ var _ framework.Scorer = (*LoRAAffinity)(nil)
 // NewLoRAAffinity returns a LoRA affinity scorer named name (the type when
 // empty).
 func NewLoRAAffinity(name string) *LoRAAffinity {
-	return &LoRAAffinity{name: typedName(LoRAAffinityType, name)}
+	return &LoRAAffinity{name: framework.NewTypedName(LoRAAffinityType, name)}
 }
 
 // TypedName implements framework.Plugin.

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/scorelens/scorelens/scheduler/framework"
+	"github.com/scorelens/scorelens/scheduler/internal/testfleet"
 )
 
 func TestLoRAAffinity(t *testing.T) {
@@ -23,7 +24,7 @@ func TestLoRAAffinity(t *testing.T) {
 	req := &framework.InferenceRequest{TargetModel: "base", LoRAAdapter: "a"}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			sameScores(t, score(NewLoRAAffinity(""), req, []framework.Endpoint{endpoint("ns/p", tt.m)}), []float64{tt.want})
+			sameScores(t, score(NewLoRAAffinity(""), req, []framework.Endpoint{testfleet.Endpoint("ns/p", tt.m)}), []float64{tt.want})
 		})
 	}
 }
@@ -32,9 +33,9 @@ func TestLoRAAffinity(t *testing.T) {
 // adapter when none is set, and that no model at all means no signal.
 func TestLoRAAffinityAdapter(t *testing.T) {
 	eps := []framework.Endpoint{
-		endpoint("ns/a", framework.Metrics{ActiveModels: map[string]int{"m": 1}}),
-		&nilMetrics{},
-		endpoint("ns/b", framework.Metrics{}),
+		testfleet.Endpoint("ns/a", framework.Metrics{ActiveModels: map[string]int{"m": 1}}),
+		&testfleet.NilMetrics{},
+		testfleet.Endpoint("ns/b", framework.Metrics{}),
 	}
 	sameScores(t, score(NewLoRAAffinity(""), &framework.InferenceRequest{TargetModel: "m"}, eps), []float64{1, nan, 0})
 	sameScores(t, score(NewLoRAAffinity(""), &framework.InferenceRequest{}, eps), []float64{nan, nan, nan})
@@ -42,7 +43,7 @@ func TestLoRAAffinityAdapter(t *testing.T) {
 
 func TestLoRAAffinityAllocs(t *testing.T) {
 	req := &framework.InferenceRequest{TargetModel: "m"}
-	if a := allocsPerScore(NewLoRAAffinity(""), req, fleet(100)); a != 0 {
+	if a := allocsPerScore(NewLoRAAffinity(""), req, testfleet.Upstream(100, "m")); a != 0 {
 		t.Errorf("allocs per Score = %v, want 0", a)
 	}
 }

@@ -110,7 +110,7 @@ var (
 // NewPrefixCache returns a prefix-cache scorer named name (the type when
 // empty), or an error naming the invalid fields of cfg.
 func NewPrefixCache(name string, cfg PrefixCacheConfig) (*PrefixCache, error) {
-	tn := typedName(PrefixCacheType, name)
+	tn := framework.NewTypedName(PrefixCacheType, name)
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("prefix-cache scorer %q: %w", tn.Name, err)
 	}

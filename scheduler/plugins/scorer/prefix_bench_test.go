@@ -16,16 +16,7 @@ func BenchmarkPrefixCache(b *testing.B) {
 	prompt := strings.Repeat("You are a helpful assistant. Answer briefly and cite sources. ", 32)
 	for _, n := range []int{5, 25, 100} {
 		b.Run(fmt.Sprintf("endpoints=%d", n), func(b *testing.B) {
-			s, err := NewPrefixCache("", DefaultPrefixCacheConfig())
-			if err != nil {
-				b.Fatal(err)
-			}
-			eps := fleet(n)
-			for i, ep := range eps {
-				if i%2 == 0 {
-					serve(s, prompt[:len(prompt)/2], ep)
-				}
-			}
+			s, eps := halfServed(b, prompt, n)
 			scores := make([]float64, n)
 			ctx := context.Background()
 			req := &framework.InferenceRequest{}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/scorelens/scorelens/scheduler/framework"
+	"github.com/scorelens/scorelens/scheduler/internal/testfleet"
 )
 
 const primary = "default"
@@ -40,7 +41,7 @@ func serve(s *PrefixCache, prompt string, eps ...framework.Endpoint) {
 }
 
 func TestPrefixCacheScore(t *testing.T) {
-	a, b, c := endpoint("ns/a", framework.Metrics{}), endpoint("ns/b", framework.Metrics{}), endpoint("ns/c", framework.Metrics{})
+	a, b, c := testfleet.Endpoint("ns/a", framework.Metrics{}), testfleet.Endpoint("ns/b", framework.Metrics{}), testfleet.Endpoint("ns/c", framework.Metrics{})
 	eps := []framework.Endpoint{a, b, c}
 	tests := []struct {
 		name   string
@@ -72,7 +73,7 @@ func TestPrefixCacheScore(t *testing.T) {
 // no cache.
 func TestPrefixCacheModelSeedsChain(t *testing.T) {
 	s := testPrefix(t, nil)
-	a := endpoint("ns/a", framework.Metrics{})
+	a := testfleet.Endpoint("ns/a", framework.Metrics{})
 	serve(s, "aaaabbbb", a)
 	req := &framework.InferenceRequest{TargetModel: "other", Prompt: "aaaabbbb"}
 	sameScores(t, score(s, req, []framework.Endpoint{a}), []float64{0})
@@ -80,7 +81,7 @@ func TestPrefixCacheModelSeedsChain(t *testing.T) {
 
 func TestPrefixCacheMaxBlocks(t *testing.T) {
 	s := testPrefix(t, func(c *PrefixCacheConfig) { c.MaxPrefixBlocks = 2 })
-	a := endpoint("ns/a", framework.Metrics{})
+	a := testfleet.Endpoint("ns/a", framework.Metrics{})
 	serve(s, "aaaabbbbxxxx", a)
 	// Only the first two blocks count, and they match.
 	sameScores(t, score(s, prefixReq("aaaabbbbcccc"), []framework.Endpoint{a}), []float64{1})
@@ -88,7 +89,7 @@ func TestPrefixCacheMaxBlocks(t *testing.T) {
 
 func TestPrefixCacheNoMetadata(t *testing.T) {
 	s := testPrefix(t, nil)
-	eps := []framework.Endpoint{&nilMetadata{}, endpoint("ns/a", framework.Metrics{})}
+	eps := []framework.Endpoint{&testfleet.NilMetadata{}, testfleet.Endpoint("ns/a", framework.Metrics{})}
 	sameScores(t, score(s, prefixReq("aaaabbbb"), eps), []float64{nan, 0})
 	sameScores(t, score(s, prefixReq("aa"), eps), []float64{nan, 0})
 }
@@ -96,7 +97,7 @@ func TestPrefixCacheNoMetadata(t *testing.T) {
 // TestPrefixCachePreRequest checks that only the primary profile's picks
 // are recorded, all of them, and that missing results record nothing.
 func TestPrefixCachePreRequest(t *testing.T) {
-	a, b, c := endpoint("ns/a", framework.Metrics{}), endpoint("ns/b", framework.Metrics{}), endpoint("ns/c", framework.Metrics{})
+	a, b, c := testfleet.Endpoint("ns/a", framework.Metrics{}), testfleet.Endpoint("ns/b", framework.Metrics{}), testfleet.Endpoint("ns/c", framework.Metrics{})
 	s := testPrefix(t, nil)
 	ctx := context.Background()
 	s.PreRequest(ctx, prefixReq("aaaa"), &framework.SchedulingResult{
@@ -115,7 +116,7 @@ func TestPrefixCachePreRequest(t *testing.T) {
 // ones later calls and PreRequest use, until the request's prompt changes.
 func TestPrefixCacheHashesOnce(t *testing.T) {
 	s := testPrefix(t, nil)
-	a := endpoint("ns/a", framework.Metrics{})
+	a := testfleet.Endpoint("ns/a", framework.Metrics{})
 	req := prefixReq("aaaabbbb")
 	held := func() *promptHashes {
 		t.Helper()
@@ -163,7 +164,7 @@ func TestPrefixCacheInstancesKeepOwnHashes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := endpoint("ns/a", framework.Metrics{})
+	a := testfleet.Endpoint("ns/a", framework.Metrics{})
 	serve(s2, "aabb", a)
 	req := prefixReq("aabbccdd")
 	score(s4, req, []framework.Endpoint{a})
@@ -176,7 +177,7 @@ func TestPrefixCacheInstancesKeepOwnHashes(t *testing.T) {
 // take each other's hashes (each seeds its own).
 func TestPrefixCacheSameName(t *testing.T) {
 	s1, s2 := testPrefix(t, nil), testPrefix(t, nil)
-	a := endpoint("ns/a", framework.Metrics{})
+	a := testfleet.Endpoint("ns/a", framework.Metrics{})
 	serve(s2, "aaaabbbb", a)
 	req := prefixReq("aaaabbbb")
 	score(s1, req, []framework.Endpoint{a})
@@ -187,7 +188,7 @@ func TestPrefixCacheSameName(t *testing.T) {
 // first two (recorded last), and a later prompt evicts the oldest blocks.
 func TestPrefixCacheLRU(t *testing.T) {
 	s := testPrefix(t, func(c *PrefixCacheConfig) { c.LRUCapacityPerEndpoint = 2 })
-	a := endpoint("ns/a", framework.Metrics{})
+	a := testfleet.Endpoint("ns/a", framework.Metrics{})
 	eps := []framework.Endpoint{a}
 	serve(s, "aaaabbbbcccc", a)
 	sameScores(t, score(s, prefixReq("aaaabbbbcccc"), eps), []float64{2.0 / 3})
@@ -204,7 +205,7 @@ func TestPrefixCacheLRU(t *testing.T) {
 // least recently is dropped whole; Forget drops one at once.
 func TestPrefixCacheEndpointBound(t *testing.T) {
 	s := testPrefix(t, func(c *PrefixCacheConfig) { c.MaxEndpoints = 2 })
-	a, b, c := endpoint("ns/a", framework.Metrics{}), endpoint("ns/b", framework.Metrics{}), endpoint("ns/c", framework.Metrics{})
+	a, b, c := testfleet.Endpoint("ns/a", framework.Metrics{}), testfleet.Endpoint("ns/b", framework.Metrics{}), testfleet.Endpoint("ns/c", framework.Metrics{})
 	eps := []framework.Endpoint{a, b, c}
 	serve(s, "aaaa", a)
 	serve(s, "aaaa", b)
@@ -264,7 +265,7 @@ func TestPrefixCacheName(t *testing.T) {
 // TestPrefixCacheConcurrent is for -race: scoring and recording at once.
 func TestPrefixCacheConcurrent(t *testing.T) {
 	s := testPrefix(t, func(c *PrefixCacheConfig) { c.MaxEndpoints = 4; c.LRUCapacityPerEndpoint = 8 })
-	eps := fleet(8)
+	eps := testfleet.Upstream(8, "m")
 	var wg sync.WaitGroup
 	for g := range 4 {
 		wg.Go(func() {
@@ -297,19 +298,27 @@ func TestPrefixCacheAllocs(t *testing.T) {
 	}
 }
 
+// halfServed returns a default prefix scorer and n endpoints, every other
+// one of which has served the first half of prompt.
+func halfServed(tb testing.TB, prompt string, n int) (*PrefixCache, []framework.Endpoint) {
+	tb.Helper()
+	s, err := NewPrefixCache("", DefaultPrefixCacheConfig())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	eps := testfleet.Upstream(n, "m")
+	for i, ep := range eps {
+		if i%2 == 0 {
+			serve(s, prompt[:len(prompt)/2], ep)
+		}
+	}
+	return s, eps
+}
+
 func prefixAllocs(t *testing.T, prompt string, want float64) {
 	var perSize []float64
 	for _, n := range []int{5, 100} {
-		s, err := NewPrefixCache("", DefaultPrefixCacheConfig())
-		if err != nil {
-			t.Fatal(err)
-		}
-		eps := fleet(n)
-		for i, ep := range eps {
-			if i%2 == 0 {
-				serve(s, prompt[:len(prompt)/2], ep)
-			}
-		}
+		s, eps := halfServed(t, prompt, n)
 		scores := make([]float64, n)
 		ctx := context.Background()
 		req := prefixReq(prompt)
@@ -334,7 +343,7 @@ func prefixAllocs(t *testing.T, prompt string, want float64) {
 // counts: results stay exact and the borrowed counts are cleared per request.
 func TestPrefixCacheManyEndpoints(t *testing.T) {
 	s := testPrefix(t, func(c *PrefixCacheConfig) { c.MaxEndpoints = 2 * countsOnStack })
-	eps := fleet(countsOnStack + 40)
+	eps := testfleet.Upstream(countsOnStack+40, "m")
 	for i, ep := range eps {
 		switch i % 3 {
 		case 0:

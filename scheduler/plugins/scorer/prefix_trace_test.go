@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/scorelens/scorelens/scheduler/framework"
+	"github.com/scorelens/scorelens/scheduler/internal/testfleet"
 	"github.com/scorelens/scorelens/scheduler/schema"
 )
 
@@ -35,7 +36,7 @@ func scoreUnder(tp trace.TracerProvider, s *PrefixCache, req *framework.Inferenc
 func TestPrefixCacheSpan(t *testing.T) {
 	tp, rec := newProvider(sdktrace.AlwaysSample())
 	s := testPrefix(t, nil)
-	eps := fleet(3)
+	eps := testfleet.Upstream(3, "m")
 	serve(s, "aaaabbbb", eps[1])
 	parent, scores := scoreUnder(tp, s, prefixReq("aaaabbbbcccc"), eps)
 	sameScores(t, scores, score(s, prefixReq("aaaabbbbcccc"), eps))
@@ -81,7 +82,7 @@ func TestPrefixCacheSpan(t *testing.T) {
 func TestPrefixCacheSpanNotRecording(t *testing.T) {
 	tp, rec := newProvider(sdktrace.NeverSample())
 	s := testPrefix(t, nil)
-	eps := fleet(5)
+	eps := testfleet.Upstream(5, "m")
 	scoreUnder(tp, s, prefixReq("aaaabbbb"), eps)
 	if n := len(rec.Ended()); n != 0 {
 		t.Errorf("%d spans recorded under an unsampled parent", n)
@@ -106,7 +107,7 @@ func TestPrefixCacheSpanNotRecording(t *testing.T) {
 // provider, so a provider installed after the scorer was built is used.
 func TestPrefixCacheSpanProviderChange(t *testing.T) {
 	s := testPrefix(t, nil)
-	eps := fleet(2)
+	eps := testfleet.Upstream(2, "m")
 	for i := range 3 {
 		tp, rec := newProvider(sdktrace.AlwaysSample())
 		scoreUnder(tp, s, prefixReq("aaaa"), eps)

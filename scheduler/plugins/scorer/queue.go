@@ -25,7 +25,7 @@ var _ framework.Scorer = (*Queue)(nil)
 
 // NewQueue returns a queue scorer named name (the type when empty).
 func NewQueue(name string) *Queue {
-	return &Queue{name: typedName(QueueType, name)}
+	return &Queue{name: framework.NewTypedName(QueueType, name)}
 }
 
 // TypedName implements framework.Plugin.
@@ -51,7 +51,7 @@ var _ framework.Scorer = (*RunningRequests)(nil)
 // NewRunningRequests returns a running-requests scorer named name (the type
 // when empty).
 func NewRunningRequests(name string) *RunningRequests {
-	return &RunningRequests{name: typedName(RunningRequestsType, name)}
+	return &RunningRequests{name: framework.NewTypedName(RunningRequestsType, name)}
 }
 
 // TypedName implements framework.Plugin.

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/scorelens/scorelens/scheduler/framework"
+	"github.com/scorelens/scorelens/scheduler/internal/testfleet"
 )
 
 func TestMinMaxScorers(t *testing.T) {
@@ -33,7 +34,7 @@ func TestMinMaxScorers(t *testing.T) {
 				for i, v := range tt.values {
 					var m framework.Metrics
 					sc.set(&m, v)
-					eps[i] = endpoint("ns/p", m)
+					eps[i] = testfleet.Endpoint("ns/p", m)
 				}
 				sameScores(t, score(s, &framework.InferenceRequest{}, eps), tt.want)
 			})
@@ -44,8 +45,8 @@ func TestMinMaxScorers(t *testing.T) {
 // TestMinMaxReadsItsOwnMetric gives the two metrics opposite orders.
 func TestMinMaxReadsItsOwnMetric(t *testing.T) {
 	eps := []framework.Endpoint{
-		endpoint("ns/a", framework.Metrics{WaitingQueueSize: 0, RunningRequestsSize: 10}),
-		endpoint("ns/b", framework.Metrics{WaitingQueueSize: 10, RunningRequestsSize: 0}),
+		testfleet.Endpoint("ns/a", framework.Metrics{WaitingQueueSize: 0, RunningRequestsSize: 10}),
+		testfleet.Endpoint("ns/b", framework.Metrics{WaitingQueueSize: 10, RunningRequestsSize: 0}),
 	}
 	sameScores(t, score(NewQueue(""), &framework.InferenceRequest{}, eps), []float64{1, 0})
 	sameScores(t, score(NewRunningRequests(""), &framework.InferenceRequest{}, eps), []float64{0, 1})
@@ -55,17 +56,17 @@ func TestMinMaxReadsItsOwnMetric(t *testing.T) {
 // stretch the range.
 func TestMinMaxNoMetrics(t *testing.T) {
 	eps := []framework.Endpoint{
-		endpoint("ns/a", framework.Metrics{WaitingQueueSize: 4}),
-		&nilMetrics{},
-		endpoint("ns/b", framework.Metrics{WaitingQueueSize: 6}),
+		testfleet.Endpoint("ns/a", framework.Metrics{WaitingQueueSize: 4}),
+		&testfleet.NilMetrics{},
+		testfleet.Endpoint("ns/b", framework.Metrics{WaitingQueueSize: 6}),
 	}
 	sameScores(t, score(NewQueue(""), &framework.InferenceRequest{}, eps), []float64{1, nan, 0})
-	sameScores(t, score(NewQueue(""), &framework.InferenceRequest{}, []framework.Endpoint{&nilMetrics{}}), []float64{nan})
+	sameScores(t, score(NewQueue(""), &framework.InferenceRequest{}, []framework.Endpoint{&testfleet.NilMetrics{}}), []float64{nan})
 }
 
 func TestMinMaxAllocs(t *testing.T) {
 	for _, s := range []framework.Scorer{NewQueue(""), NewRunningRequests("")} {
-		if a := allocsPerScore(s, &framework.InferenceRequest{}, fleet(100)); a != 0 {
+		if a := allocsPerScore(s, &framework.InferenceRequest{}, testfleet.Upstream(100, "m")); a != 0 {
 			t.Errorf("%s: allocs per Score = %v, want 0", s.TypedName(), a)
 		}
 	}

@@ -40,7 +40,7 @@ func NewSessionAffinity(name, header string) *SessionAffinity {
 	if header == "" {
 		header = DefaultSessionHeader
 	}
-	return &SessionAffinity{name: typedName(SessionAffinityType, name), header: strings.ToLower(header)}
+	return &SessionAffinity{name: framework.NewTypedName(SessionAffinityType, name), header: strings.ToLower(header)}
 }
 
 // SessionToken returns the session token that names the endpoint with the

@@ -6,10 +6,11 @@ import (
 	"testing"
 
 	"github.com/scorelens/scorelens/scheduler/framework"
+	"github.com/scorelens/scorelens/scheduler/internal/testfleet"
 )
 
 func TestSessionAffinity(t *testing.T) {
-	eps := []framework.Endpoint{endpoint("ns/a", framework.Metrics{}), endpoint("ns/b", framework.Metrics{}), &nilMetadata{}}
+	eps := []framework.Endpoint{testfleet.Endpoint("ns/a", framework.Metrics{}), testfleet.Endpoint("ns/b", framework.Metrics{}), &testfleet.NilMetadata{}}
 	tests := []struct {
 		name    string
 		header  string // configured header
@@ -48,8 +49,8 @@ func TestSessionToken(t *testing.T) {
 }
 
 func TestSessionAffinityAllocs(t *testing.T) {
-	eps := fleet(100)
-	req := &framework.InferenceRequest{Headers: map[string]string{DefaultSessionHeader: SessionToken("ns/pod-99")}}
+	eps := testfleet.Upstream(100, "m")
+	req := &framework.InferenceRequest{Headers: map[string]string{DefaultSessionHeader: SessionToken(eps[99].GetMetadata().ID)}}
 	if a := allocsPerScore(NewSessionAffinity("", ""), req, eps); a != 0 {
 		t.Errorf("allocs per Score = %v, want 0", a)
 	}

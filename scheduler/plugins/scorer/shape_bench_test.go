@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/scorelens/scorelens/scheduler/framework"
+	"github.com/scorelens/scorelens/scheduler/internal/testfleet"
 )
 
 // mapQueue is the queue scorer's formula in upstream's shape: a fresh map
@@ -43,7 +44,7 @@ func (mapQueue) Score(_ context.Context, _ *framework.InferenceRequest, endpoint
 // TestMapQueueAgrees keeps the benchmark honest: both shapes compute the
 // same scores.
 func TestMapQueueAgrees(t *testing.T) {
-	eps := fleet(25)
+	eps := testfleet.Upstream(25, "m")
 	sameScores(t, score(framework.AdaptMapScorer(mapQueue{}), &framework.InferenceRequest{}, eps), score(NewQueue(""), &framework.InferenceRequest{}, eps))
 }
 
@@ -61,7 +62,7 @@ func BenchmarkScorerShape(b *testing.B) {
 	for _, sh := range shapes {
 		for _, n := range []int{5, 25, 100} {
 			b.Run(fmt.Sprintf("shape=%s/endpoints=%d", sh.name, n), func(b *testing.B) {
-				eps := fleet(n)
+				eps := testfleet.Upstream(n, "m")
 				scores := make([]float64, n)
 				req := &framework.InferenceRequest{}
 				ctx := context.Background()
