@@ -42,8 +42,9 @@ const (
 	nUnmatchedReasons
 )
 
-// stats are the own-telemetry counts of one batch or flush; the connector
-// adds them to its instruments outside the lock.
+// stats are the own-telemetry counts of one batch or flush. Counting into a
+// plain struct keeps instrument calls off the per-span loop: the connector
+// adds them to its instruments once per batch and per flush.
 type stats struct {
 	observed  [nFamilies]int64
 	skipped   [nSkipReasons]int64
@@ -230,7 +231,7 @@ func (a *aggregator) joinParent(span ptrace.Span, model string, now int64) {
 	}
 	for i := n; i < len(a.deferred); i++ {
 		a.stats.matched++
-		a.recordScorer(&a.deferred[i], "", now)
+		a.recordScorer(&a.deferred[i], model, now)
 	}
 	clear(a.deferred[n:])
 	a.deferred = a.deferred[:n]

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -84,44 +85,60 @@ func assertNoNaN(t *testing.T, md pmetric.Metrics) {
 			t.Errorf("%s is %v", what, v)
 		}
 	}
-	exemplars := func(name string, ex pmetric.ExemplarSlice) {
-		for i := 0; i < ex.Len(); i++ {
-			bad(name+" exemplar", ex.At(i).DoubleValue())
+	histogram := func(name string, sum, minV, maxV float64, ex pmetric.ExemplarSlice) {
+		bad(name+" sum", sum)
+		bad(name+" min", minV)
+		bad(name+" max", maxV)
+		for _, e := range ex.All() {
+			bad(name+" exemplar", e.DoubleValue())
 		}
 	}
-	rms := md.ResourceMetrics()
-	for i := 0; i < rms.Len(); i++ {
-		sms := rms.At(i).ScopeMetrics()
-		for j := 0; j < sms.Len(); j++ {
-			ms := sms.At(j).Metrics()
-			for k := 0; k < ms.Len(); k++ {
-				m := ms.At(k)
+	for _, rm := range md.ResourceMetrics().All() {
+		for _, sm := range rm.ScopeMetrics().All() {
+			for _, m := range sm.Metrics().All() {
 				switch m.Type() {
 				case pmetric.MetricTypeHistogram:
-					dps := m.Histogram().DataPoints()
-					for d := 0; d < dps.Len(); d++ {
-						dp := dps.At(d)
-						bad(m.Name()+" sum", dp.Sum())
-						bad(m.Name()+" min", dp.Min())
-						bad(m.Name()+" max", dp.Max())
-						exemplars(m.Name(), dp.Exemplars())
+					for _, dp := range m.Histogram().DataPoints().All() {
+						histogram(m.Name(), dp.Sum(), dp.Min(), dp.Max(), dp.Exemplars())
 					}
 				case pmetric.MetricTypeExponentialHistogram:
-					dps := m.ExponentialHistogram().DataPoints()
-					for d := 0; d < dps.Len(); d++ {
-						dp := dps.At(d)
-						bad(m.Name()+" sum", dp.Sum())
-						bad(m.Name()+" min", dp.Min())
-						bad(m.Name()+" max", dp.Max())
-						exemplars(m.Name(), dp.Exemplars())
+					for _, dp := range m.ExponentialHistogram().DataPoints().All() {
+						histogram(m.Name(), dp.Sum(), dp.Min(), dp.Max(), dp.Exemplars())
 					}
 				case pmetric.MetricTypeSum:
-					dps := m.Sum().DataPoints()
-					for d := 0; d < dps.Len(); d++ {
-						bad(m.Name(), dps.At(d).DoubleValue())
+					for _, dp := range m.Sum().DataPoints().All() {
+						if dp.ValueType() == pmetric.NumberDataPointValueTypeDouble {
+							bad(m.Name(), dp.DoubleValue())
+						}
 					}
+				default:
+					t.Errorf("%s: unexpected type %v", m.Name(), m.Type())
 				}
 			}
 		}
 	}
+}
+
+// TestOnlySchemaSpansFeedIt: spans outside the schema feed nothing and are
+// not counted, even when they carry the schema's attributes.
+func TestOnlySchemaSpansFeedIt(t *testing.T) {
+	h := newHarness(t, nil)
+	td, spans := newTraces()
+	for _, name := range append(schema.UpstreamSpans(), schema.ScorerSpanPrefix, schema.SpanScoring+".other", "GET /") {
+		sp := spans.AppendEmpty()
+		sp.SetName(name)
+		sp.SetTraceID(pcommon.TraceID{0x5})
+		sp.SetSpanID(pcommon.SpanID{0x5, byte(spans.Len())})
+		sp.SetParentSpanID(reqLlama.spanID())
+		sp.SetStartTimestamp(pcommon.NewTimestampFromTime(baseTime))
+		sp.SetEndTimestamp(pcommon.NewTimestampFromTime(baseTime.Add(time.Millisecond)))
+		sp.Attributes().PutStr(schema.AttrScorerType, "queue-scorer")
+		sp.Attributes().PutStr(schema.AttrScorerName, "queue")
+		sp.Attributes().PutStr(schema.AttrRequestModel, "llama-3-8b")
+	}
+	h.consume(t, td)
+	assert.Equal(t, 0, h.flush(t).DataPointCount())
+	assert.Zero(t, h.counter(t, "otelcol_connector_eppscoring_spans_observed", "", ""))
+	assert.Zero(t, h.counter(t, "otelcol_connector_eppscoring_spans_skipped", "", ""))
+	assert.Empty(t, h.c.agg.resources, "a batch without schema spans creates no resource")
 }

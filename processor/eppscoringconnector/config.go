@@ -1,13 +1,12 @@
 package eppscoringconnector
 
 import (
-	"go.opentelemetry.io/collector/confmap"
-
 	"errors"
 	"fmt"
 	"math"
 	"time"
 
+	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 )
 
@@ -80,7 +79,10 @@ type Config struct {
 
 // HistogramConfig selects the duration histogram kind: set at most one.
 type HistogramConfig struct {
-	Explicit    *ExplicitHistogramConfig    `mapstructure:"explicit"`
+	// Explicit selects explicit-bucket histograms (the default when
+	// neither is set).
+	Explicit *ExplicitHistogramConfig `mapstructure:"explicit"`
+	// Exponential selects base-2 exponential histograms.
 	Exponential *ExponentialHistogramConfig `mapstructure:"exponential"`
 }
 
@@ -98,6 +100,7 @@ type ExponentialHistogramConfig struct {
 
 // ExemplarsConfig configures exemplars on the duration histograms.
 type ExemplarsConfig struct {
+	// Enabled attaches exemplars; off by default.
 	Enabled bool `mapstructure:"enabled"`
 	// MaxPerDataPoint caps the exemplars kept per data point per flush
 	// (default 5); the newest ones are kept.

@@ -1,7 +1,9 @@
 package eppscoringconnector
 
 import (
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -86,4 +88,29 @@ func TestDefaultBucketsContainUpstreams(t *testing.T) {
 		assert.Contains(t, bounds, b)
 	}
 	assert.Equal(t, 1e-6, bounds[0], "in-process scorers take a few microseconds")
+}
+
+// TestREADMEConfigExample keeps the README's configuration example valid:
+// it is what operators copy.
+func TestREADMEConfigExample(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	require.NoError(t, err)
+	_, block, ok := strings.Cut(string(readme), "```yaml\n")
+	require.True(t, ok, "README has no yaml block")
+	block, _, ok = strings.Cut(block, "```")
+	require.True(t, ok)
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(block), 0o600))
+	cm, err := confmaptest.LoadConf(path)
+	require.NoError(t, err)
+	sub, err := cm.Sub("connectors::" + metadata.Type.String())
+	require.NoError(t, err)
+	cfg := NewFactory().CreateDefaultConfig().(*Config)
+	require.NoError(t, sub.Unmarshal(cfg))
+	require.NoError(t, confmap.Validate(cfg))
+	// The example spells out the defaults, apart from the key attributes.
+	cfg.ResourceMetricsKeyAttributes = nil
+	want := createDefaultConfig()
+	want.Histogram.Explicit = &ExplicitHistogramConfig{Buckets: defaultBuckets}
+	assert.Equal(t, want, cfg)
 }

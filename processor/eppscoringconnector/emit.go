@@ -26,10 +26,11 @@ func (a *aggregator) emit(now int64) pmetric.Metrics {
 // resource only carries metrics that have points.
 type metricSet struct {
 	sm      pmetric.ScopeMetrics
-	metrics [7]pmetric.Metric
-	has     [7]bool
+	metrics [nMetrics]pmetric.Metric
+	has     [nMetrics]bool
 }
 
+// The emitted metrics, in schema.Metrics() order.
 const (
 	mScorerDuration = iota
 	mScorerCalls
@@ -38,7 +39,31 @@ const (
 	mScoreAvg
 	mScoringDuration
 	mScoringCandidates
+	nMetrics
 )
+
+type metricKind uint8
+
+const (
+	kindDuration  metricKind = iota // explicit or exponential, per config
+	kindCounter                     // monotonic int sum
+	kindHistogram                   // explicit, fixed bounds
+)
+
+// metricDescs describe the emitted metrics, indexed by the m* constants
+// (documentation.md lists them for operators).
+var metricDescs = [nMetrics]struct {
+	name, description, unit string
+	kind                    metricKind
+}{
+	mScorerDuration:    {schema.MetricScorerDuration, "Duration of one scorer invocation.", "s", kindDuration},
+	mScorerCalls:       {schema.MetricScorerCalls, "Scorer invocations.", "{call}", kindCounter},
+	mScorerErrors:      {schema.MetricScorerErrors, "Scorer invocations whose span ended with status Error.", "{call}", kindCounter},
+	mScoreMax:          {schema.MetricScorerScoreMax, "Largest score a scorer returned, per invocation that returned scores.", "1", kindHistogram},
+	mScoreAvg:          {schema.MetricScorerScoreAvg, "Mean score a scorer returned, per invocation that returned scores.", "1", kindHistogram},
+	mScoringDuration:   {schema.MetricScoringDuration, "Duration of a whole scorer chain (the scoring span).", "s", kindDuration},
+	mScoringCandidates: {schema.MetricScoringCandidates, "Candidate endpoints a scorer chain scored, per request.", "{endpoint}", kindHistogram},
+}
 
 func (a *aggregator) emitResource(md pmetric.Metrics, r *resourceEntry, now int64) {
 	delta := a.temporality == pmetric.AggregationTemporalityDelta
@@ -64,17 +89,7 @@ func (a *aggregator) emitResource(md pmetric.Metrics, r *resourceEntry, now int6
 			continue
 		}
 		start := pcommon.Timestamp(s.start)
-		attrs := func(dst pcommon.Map) {
-			if s.key.overflowing {
-				dst.PutBool(schema.AttrMetricOverflow, true)
-				return
-			}
-			dst.PutStr(schema.AttrScorerType, s.key.typ)
-			dst.PutStr(schema.AttrScorerName, s.key.name)
-			if s.key.model != "" {
-				dst.PutStr(schema.AttrRequestModel, s.key.model)
-			}
-		}
+		attrs := s.key.putAttributes
 		n := a.durationCount(&s.duration)
 		a.emitDuration(get(mScorerDuration), &s.duration, &s.exemplars, start, ts, attrs)
 		emitSum(get(mScorerCalls), n, start, ts, attrs)
@@ -87,8 +102,7 @@ func (a *aggregator) emitResource(md pmetric.Metrics, r *resourceEntry, now int6
 		}
 		s.exemplars.reset()
 		if delta {
-			s.duration.explicit.reset()
-			s.duration.expo.reset()
+			s.duration.reset()
 			s.errors = 0
 			s.scoreMax.reset()
 			s.scoreAvg.reset()
@@ -101,23 +115,14 @@ func (a *aggregator) emitResource(md pmetric.Metrics, r *resourceEntry, now int6
 			continue
 		}
 		start := pcommon.Timestamp(s.start)
-		attrs := func(dst pcommon.Map) {
-			if s.key.overflowing {
-				dst.PutBool(schema.AttrMetricOverflow, true)
-				return
-			}
-			if s.key.model != "" {
-				dst.PutStr(schema.AttrRequestModel, s.key.model)
-			}
-		}
+		attrs := s.key.putAttributes
 		a.emitDuration(get(mScoringDuration), &s.duration, &s.exemplars, start, ts, attrs)
 		if s.candidates.count > 0 {
 			emitExplicit(get(mScoringCandidates), &s.candidates, candidateBounds, nil, start, ts, attrs)
 		}
 		s.exemplars.reset()
 		if delta {
-			s.duration.explicit.reset()
-			s.duration.expo.reset()
+			s.duration.reset()
 			s.candidates.reset()
 			s.start = uint64(now)
 		}
@@ -136,52 +141,44 @@ func (a *aggregator) emitResource(md pmetric.Metrics, r *resourceEntry, now int6
 	}
 }
 
+// putAttributes writes a scorer series' data point attributes.
+func (k *scorerKey) putAttributes(dst pcommon.Map) {
+	if k.overflowing {
+		dst.PutBool(schema.AttrMetricOverflow, true)
+		return
+	}
+	dst.PutStr(schema.AttrScorerType, k.typ)
+	dst.PutStr(schema.AttrScorerName, k.name)
+	if k.model != "" {
+		dst.PutStr(schema.AttrRequestModel, k.model)
+	}
+}
+
+// putAttributes writes a scoring series' data point attributes.
+func (k *chainKey) putAttributes(dst pcommon.Map) {
+	if k.overflowing {
+		dst.PutBool(schema.AttrMetricOverflow, true)
+		return
+	}
+	if k.model != "" {
+		dst.PutStr(schema.AttrRequestModel, k.model)
+	}
+}
+
 func (a *aggregator) describe(m pmetric.Metric, i int) {
-	temporality := a.temporality
-	switch i {
-	case mScorerDuration, mScoringDuration:
-		if i == mScorerDuration {
-			m.SetName(schema.MetricScorerDuration)
-			m.SetDescription("Duration of one scorer invocation.")
-		} else {
-			m.SetName(schema.MetricScoringDuration)
-			m.SetDescription("Duration of a whole scorer chain (the scoring span).")
-		}
-		m.SetUnit("s")
-		if a.expoMax > 0 {
-			m.SetEmptyExponentialHistogram().SetAggregationTemporality(temporality)
-		} else {
-			m.SetEmptyHistogram().SetAggregationTemporality(temporality)
-		}
-	case mScorerCalls:
-		m.SetName(schema.MetricScorerCalls)
-		m.SetDescription("Scorer invocations.")
-		m.SetUnit("{call}")
+	d := &metricDescs[i]
+	m.SetName(d.name)
+	m.SetDescription(d.description)
+	m.SetUnit(d.unit)
+	switch {
+	case d.kind == kindCounter:
 		sum := m.SetEmptySum()
 		sum.SetIsMonotonic(true)
-		sum.SetAggregationTemporality(temporality)
-	case mScorerErrors:
-		m.SetName(schema.MetricScorerErrors)
-		m.SetDescription("Scorer invocations whose span ended with status Error.")
-		m.SetUnit("{call}")
-		sum := m.SetEmptySum()
-		sum.SetIsMonotonic(true)
-		sum.SetAggregationTemporality(temporality)
-	case mScoreMax:
-		m.SetName(schema.MetricScorerScoreMax)
-		m.SetDescription("Largest score a scorer returned, per invocation that returned scores.")
-		m.SetUnit("1")
-		m.SetEmptyHistogram().SetAggregationTemporality(temporality)
-	case mScoreAvg:
-		m.SetName(schema.MetricScorerScoreAvg)
-		m.SetDescription("Mean score a scorer returned, per invocation that returned scores.")
-		m.SetUnit("1")
-		m.SetEmptyHistogram().SetAggregationTemporality(temporality)
-	case mScoringCandidates:
-		m.SetName(schema.MetricScoringCandidates)
-		m.SetDescription("Candidate endpoints a scorer chain scored, per request.")
-		m.SetUnit("{endpoint}")
-		m.SetEmptyHistogram().SetAggregationTemporality(temporality)
+		sum.SetAggregationTemporality(a.temporality)
+	case d.kind == kindDuration && a.expoMax > 0:
+		m.SetEmptyExponentialHistogram().SetAggregationTemporality(a.temporality)
+	default:
+		m.SetEmptyHistogram().SetAggregationTemporality(a.temporality)
 	}
 }
 

@@ -5,14 +5,18 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer/consumertest"
-
 	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/scorelens/scorelens/scheduler/schema"
 )
 
 // FuzzConsumeTraces feeds arbitrary OTLP bytes: the connector must never
@@ -61,7 +65,9 @@ func FuzzConsumeTraces(f *testing.F) {
 	})
 }
 
-// TestFuzzSeedCorpus keeps the checked-in seeds decodable; with -update it
+// TestFuzzSeedCorpus checks the checked-in seeds (which `go test` replays
+// through FuzzConsumeTraces): each is in the fuzz file format and, except
+// the garbage one, decodes to traces holding schema spans. With -update it
 // rewrites them from the fixtures' batches.
 func TestFuzzSeedCorpus(t *testing.T) {
 	dir := filepath.Join("testdata", "fuzz", "FuzzConsumeTraces")
@@ -83,4 +89,36 @@ func TestFuzzSeedCorpus(t *testing.T) {
 	entries, err := os.ReadDir(dir)
 	require.NoError(t, err)
 	require.GreaterOrEqual(t, len(entries), 4)
+	var u ptrace.ProtoUnmarshaler
+	for _, e := range entries {
+		raw, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		require.NoError(t, err)
+		header, arg, ok := strings.Cut(strings.TrimSpace(string(raw)), "\n")
+		require.True(t, ok && header == "go test fuzz v1", "%s: not a fuzz seed", e.Name())
+		quoted, ok := strings.CutPrefix(arg, "[]byte(")
+		require.True(t, ok, "%s: not a []byte seed", e.Name())
+		data, err := strconv.Unquote(strings.TrimSuffix(quoted, ")"))
+		require.NoError(t, err, e.Name())
+		td, err := u.UnmarshalTraces([]byte(data))
+		if e.Name() == "garbage" {
+			require.Error(t, err, "garbage decodes")
+			continue
+		}
+		require.NoError(t, err, e.Name())
+		assert.Positive(t, schemaSpans(td), "%s holds no schema span", e.Name())
+	}
+}
+
+func schemaSpans(td ptrace.Traces) int {
+	n := 0
+	for _, rs := range td.ResourceSpans().All() {
+		for _, ss := range rs.ScopeSpans().All() {
+			for _, sp := range ss.Spans().All() {
+				if schema.Classify(sp.Name()) != schema.NotSchema {
+					n++
+				}
+			}
+		}
+	}
+	return n
 }

@@ -87,6 +87,12 @@ func TestGolden(t *testing.T) {
 				h.clk.Advance(15 * time.Second)
 				// Delta: an idle interval emits nothing.
 				assert.Equal(t, 0, h.flush(t).DataPointCount())
+				// and an interval's points hold that interval only: the
+				// same batch again gives the same points.
+				h.clk.Advance(15 * time.Second)
+				h.consume(t, batch(reqLlama2))
+				require.NoError(t, pmetrictest.CompareMetrics(second, h.flush(t),
+					pmetrictest.IgnoreTimestamp(), pmetrictest.IgnoreStartTimestamp()))
 				return []pmetric.Metrics{first, second}
 			},
 		},

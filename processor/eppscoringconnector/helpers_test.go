@@ -183,32 +183,55 @@ func (h *harness) counter(t *testing.T, name, key, value string) int64 {
 	if err != nil {
 		return 0
 	}
-	var n int64
+	var dps []metricdata.DataPoint[int64]
 	switch d := m.Data.(type) {
 	case metricdata.Sum[int64]:
-		for _, dp := range d.DataPoints {
-			if key == "" {
-				n += dp.Value
-				continue
-			}
-			if v, ok := dp.Attributes.Value(attribute.Key(key)); ok && v.AsString() == value {
-				n += dp.Value
-			}
-		}
+		dps = d.DataPoints
 	case metricdata.Gauge[int64]:
-		for _, dp := range d.DataPoints {
-			if key == "" {
-				n += dp.Value
-				continue
-			}
-			if v, ok := dp.Attributes.Value(attribute.Key(key)); ok && v.AsString() == value {
-				n += dp.Value
-			}
-		}
+		dps = d.DataPoints
 	default:
 		t.Fatalf("metric %s has unexpected data %T", name, m.Data)
 	}
+	var n int64
+	for _, dp := range dps {
+		if key == "" {
+			n += dp.Value
+			continue
+		}
+		if v, ok := dp.Attributes.Value(attribute.Key(key)); ok && v.AsString() == value {
+			n += dp.Value
+		}
+	}
 	return n
+}
+
+// scorerCalls sums llm_d.epp.scorer.calls by model ("" = no model).
+func scorerCalls(md pmetric.Metrics) map[string]int64 {
+	return callsBy(md, schema.AttrRequestModel)
+}
+
+// callsBy sums llm_d.epp.scorer.calls by the value of one data point
+// attribute ("" when the point lacks it).
+func callsBy(md pmetric.Metrics, key string) map[string]int64 {
+	out := map[string]int64{}
+	rms := md.ResourceMetrics()
+	for i := 0; i < rms.Len(); i++ {
+		sms := rms.At(i).ScopeMetrics()
+		for j := 0; j < sms.Len(); j++ {
+			ms := sms.At(j).Metrics()
+			for k := 0; k < ms.Len(); k++ {
+				if ms.At(k).Name() != schema.MetricScorerCalls {
+					continue
+				}
+				dps := ms.At(k).Sum().DataPoints()
+				for d := 0; d < dps.Len(); d++ {
+					v, _ := dps.At(d).Attributes().Get(key)
+					out[v.Str()] += dps.At(d).IntValue()
+				}
+			}
+		}
+	}
+	return out
 }
 
 var _ component.Config = (*Config)(nil)

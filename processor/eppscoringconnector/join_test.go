@@ -6,33 +6,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/pdata/pmetric"
-
-	"github.com/scorelens/scorelens/scheduler/schema"
 )
-
-// scorerCalls sums llm_d.epp.scorer.calls by model ("" = no model).
-func scorerCalls(md pmetric.Metrics) map[string]int64 {
-	out := map[string]int64{}
-	rms := md.ResourceMetrics()
-	for i := 0; i < rms.Len(); i++ {
-		sms := rms.At(i).ScopeMetrics()
-		for j := 0; j < sms.Len(); j++ {
-			ms := sms.At(j).Metrics()
-			for k := 0; k < ms.Len(); k++ {
-				if ms.At(k).Name() != schema.MetricScorerCalls {
-					continue
-				}
-				dps := ms.At(k).Sum().DataPoints()
-				for d := 0; d < dps.Len(); d++ {
-					model, _ := dps.At(d).Attributes().Get(schema.AttrRequestModel)
-					out[model.Str()] += dps.At(d).IntValue()
-				}
-			}
-		}
-	}
-	return out
-}
 
 func TestJoinBounds(t *testing.T) {
 	// Requests with ids 10.. of four scorers each; children arrive first.

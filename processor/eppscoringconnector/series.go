@@ -63,6 +63,11 @@ type chainSeries struct {
 	exemplars  exemplarRing
 }
 
+func (h *durationHist) reset() {
+	h.explicit.reset()
+	h.expo.reset()
+}
+
 func (a *aggregator) newDuration() durationHist {
 	if a.expoMax > 0 {
 		return durationHist{expo: newExpoHist(a.expoMax)}
@@ -114,9 +119,12 @@ func (a *aggregator) copyKeyAttributes(src, dst pcommon.Map) {
 // when none are configured, independent of their order).
 func (a *aggregator) resourceHash(attrs pcommon.Map) uint64 {
 	if len(a.keyAttrs) == 0 {
+		// A sum of per-attribute hashes does not depend on the order. The
+		// key is mixed before the value joins it: k ^ v alone would make
+		// {a: "b"} and {b: "a"} the same resource.
 		var sum uint64
 		for k, v := range attrs.All() {
-			sum += mix(strHash(k) ^ a.valueHash(v))
+			sum += mix(mix(strHash(k)) ^ a.valueHash(v))
 		}
 		return sum
 	}

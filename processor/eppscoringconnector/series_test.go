@@ -5,7 +5,11 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/scorelens/scorelens/scheduler/schema"
 )
 
 func TestSeriesExpiration(t *testing.T) {
@@ -85,4 +89,82 @@ func TestResourceLimitFoldsIntoOverflow(t *testing.T) {
 	assert.Len(t, h.c.agg.resources, 1)
 	assert.LessOrEqual(t, h.c.agg.nScorers, 1)
 	assert.LessOrEqual(t, h.c.agg.nChains, 1)
+}
+
+// TestExpiredSeriesComesBack: a series that expired while the direct-mapped
+// cache still pointed at it must come back as a new, emitted series, not
+// feed the dropped one.
+func TestExpiredSeriesComesBack(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.SeriesExpiration = time.Minute })
+	qwenB := reqQwen
+	qwenB.id = 20
+	// Two qwen requests: the second finds its series through the cache.
+	h.consume(t, batch(reqLlama, reqQwen, qwenB))
+	h.flush(t)
+	h.clk.Advance(2 * time.Minute)
+	h.consume(t, batch(reqLlama2))
+	assert.Equal(t, map[string]int64{"llama-3-8b": 8}, scorerCalls(h.flush(t)), "qwen expired")
+	qwenC := reqQwen
+	qwenC.id = 21
+	h.consume(t, batch(qwenC))
+	md := h.flush(t)
+	assert.Equal(t, map[string]int64{"llama-3-8b": 8, "qwen-2-7b": 2}, scorerCalls(md))
+	assert.Equal(t, 3, chainPoints(md), "two llama chains and the new qwen one")
+	assert.Len(t, h.c.agg.scorers, h.c.agg.nScorers, "every counted series is in the map")
+	assert.Len(t, h.c.agg.chains, h.c.agg.nChains)
+}
+
+// chainPoints counts llm_d.epp.scoring.duration points weighted by their
+// count (the chains observed).
+func chainPoints(md pmetric.Metrics) int {
+	n := 0
+	rms := md.ResourceMetrics()
+	for i := 0; i < rms.Len(); i++ {
+		ms := rms.At(i).ScopeMetrics().At(0).Metrics()
+		for k := 0; k < ms.Len(); k++ {
+			if ms.At(k).Name() != schema.MetricScoringDuration {
+				continue
+			}
+			dps := ms.At(k).Histogram().DataPoints()
+			for d := 0; d < dps.Len(); d++ {
+				n += int(dps.At(d).Count())
+			}
+		}
+	}
+	return n
+}
+
+// TestSeriesCacheSlotCollision: two scorer names that land on the same
+// cache slot evict each other there but keep their own series.
+func TestSeriesCacheSlotCollision(t *testing.T) {
+	const typ, nameA, nameB = "queue-scorer", "qa-scorer", "qb-scorer"
+	h := newHarness(t, nil)
+	td, _ := newTraces()
+	res := h.c.agg.resourceHash(td.ResourceSpans().At(0).Resource().Attributes())
+	slot := func(name string) uint64 {
+		return quickHash(res, typ, name, "llama-3-8b") & (seriesCacheSize - 1)
+	}
+	require.Equal(t, slot(nameA), slot(nameB), "the names must share a slot for this test to mean anything")
+	r := request{id: 30, model: "llama-3-8b", took: time.Millisecond, candidates: 4}
+	for i := 0; i < 6; i++ {
+		name := nameA
+		if i%2 == 1 {
+			name = nameB
+		}
+		r.scorers = append(r.scorers, scorer(typ, name, time.Duration(i+1)*time.Microsecond, 0.5, 0.5))
+	}
+	h.consume(t, batch(r, r)) // twice: the second pass runs on warm slots
+	assert.Equal(t, map[string]int64{nameA: 6, nameB: 6}, callsBy(h.flush(t), schema.AttrScorerName))
+}
+
+// TestResourceHashTellsSwappedKeyAndValueApart: resources keyed by all their
+// attributes must not merge when one's key is the other's value.
+func TestResourceHashTellsSwappedKeyAndValueApart(t *testing.T) {
+	h := newHarness(t, nil)
+	for _, kv := range [][2]string{{"zone", "a"}, {"a", "zone"}} {
+		td := batch(reqQwen)
+		td.ResourceSpans().At(0).Resource().Attributes().PutStr(kv[0], kv[1])
+		h.consume(t, td)
+	}
+	assert.Equal(t, 2, h.flush(t).ResourceMetrics().Len())
 }

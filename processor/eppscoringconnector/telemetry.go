@@ -32,29 +32,38 @@ func newTelemetry(set component.TelemetrySettings) (*telemetry, error) {
 		return nil, err
 	}
 	t := &telemetry{tb: tb, lastPending: -1, lastSeries: [nFamilies]int64{-1, -1}}
-	for i, name := range [nFamilies]string{"scoring", "scorer"} {
+	for i, name := range familyNames {
 		s := attribute.NewSet(attribute.String("family", name))
 		t.family[i] = []metric.AddOption{metric.WithAttributeSet(s)}
 		t.familyGauge[i] = []metric.RecordOption{metric.WithAttributeSet(s)}
 	}
-	for i, r := range [nSkipReasons]string{"missing_attribute", "wrong_type", "invalid_duration"} {
+	for i, r := range skipReasonNames {
 		t.skipped[i] = reasonOption(r)
 	}
-	for i, r := range [nValueReasons]string{"wrong_type", "not_finite", "out_of_range"} {
+	for i, r := range valueReasonNames {
 		t.values[i] = reasonOption(r)
 	}
-	for i, r := range [nUnmatchedReasons]string{"timeout", "evicted", "no_parent", "shutdown"} {
+	for i, r := range unmatchedReasonNames {
 		t.unmatched[i] = reasonOption(r)
 	}
 	return t, nil
 }
 
+// Attribute values of the own telemetry, indexed like the stats arrays
+// (documentation.md lists them; doc_test.go holds the two together).
+var (
+	familyNames          = [nFamilies]string{"scoring", "scorer"}
+	skipReasonNames      = [nSkipReasons]string{"missing_attribute", "wrong_type", "invalid_duration"}
+	valueReasonNames     = [nValueReasons]string{"wrong_type", "not_finite", "out_of_range"}
+	unmatchedReasonNames = [nUnmatchedReasons]string{"timeout", "evicted", "no_parent", "shutdown"}
+)
+
 func reasonOption(reason string) []metric.AddOption {
 	return []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", reason)))}
 }
 
-// report adds st and records the gauges that changed. The caller
-// serializes calls (it holds no lock but is the only writer of last*).
+// report adds st and records the gauges that changed. The caller holds the
+// connector's lock, which serializes calls and guards last*.
 func (t *telemetry) report(ctx context.Context, st *stats, pending int64, series [nFamilies]int64) {
 	add := func(c metric.Int64Counter, n int64, opts []metric.AddOption) {
 		if n != 0 {

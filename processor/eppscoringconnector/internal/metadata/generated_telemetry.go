@@ -34,7 +34,7 @@ func NewTelemetryBuilder(settings component.TelemetrySettings) (*TelemetryBuilde
 	var err, errs error
 	b.ConnectorEppscoringSpansObserved, err = meter.Int64Counter(
 		"otelcol_connector_eppscoring_spans_observed",
-		metric.WithDescription("Schema spans aggregated into metrics, by kind (scoring, scorer)."),
+		metric.WithDescription("Schema spans aggregated into metrics, by family (scoring, scorer)."),
 		metric.WithUnit("{span}"),
 	)
 	errs = errors.Join(errs, err)
