@@ -41,11 +41,14 @@ e2e: collector validate eppsim
 eppsim:
 	$(GO) build -o $(EPPSIM) ./scheduler/cmd/eppsim
 
-## fuzz: fuzz each target longer than `make test` does (FUZZTIME=1m by default).
-FUZZTIME ?= 1m
+## fuzz: fuzz each target longer than `make test` does (which replays the seed corpora only).
+# FUZZTIME counts inputs rather than seconds: Go 1.26's fuzz coordinator can end a
+# duration-bounded run with a spurious "context deadline exceeded" (golang/go#75804).
+# -fuzzminimizetime keeps the progress line moving while a new input is minimized.
+FUZZTIME ?= 300000x
 fuzz:
-	cd processor && $(GO) test -run '^$$' -fuzz '^FuzzProcessTraces$$' -fuzztime $(FUZZTIME) ./eppscoringprocessor
-	cd processor && $(GO) test -run '^$$' -fuzz '^FuzzConsumeTraces$$' -fuzztime $(FUZZTIME) ./eppscoringconnector
+	cd processor && $(GO) test -run '^$$' -fuzz '^FuzzProcessTraces$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./eppscoringprocessor
+	cd processor && $(GO) test -run '^$$' -fuzz '^FuzzConsumeTraces$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./eppscoringconnector
 
 ## bench: every headline figure of the README, side by side in one run each.
 bench: bench-scheduler bench-processor bench-connector
