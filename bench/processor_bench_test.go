@@ -31,7 +31,6 @@ const (
 	upstreamTopScores   = "llm_d.epp.picker.top_scores"
 	upstreamProfile     = "llm_d.epp.profile"
 	upstreamFiltered    = "llm_d.epp.filter.endpoints_out"
-	upstreamBlocks      = "llm_d.epp.prefix.blocks"
 	upstreamNote        = "llm_d.epp.filter.note"
 )
 
@@ -89,7 +88,7 @@ func buildBatch(violations bool) ptrace.Traces {
 				s.PutDouble(schema.AttrScoreMax[:len(schema.AttrScoreMax)-len("max")]+benchPod, 0.9)
 			}
 		}
-		span(schema.SpanScorePrefixCache).PutInt(upstreamBlocks, 12)
+		span(schema.SpanScorePrefixCache).PutInt(schema.AttrPrefixBlocks, 12)
 		pick := span(schema.SpanPickEndpoints)
 		pick.PutEmptySlice(upstreamTopScores).FromRaw([]any{0.9, 0.8, 0.7})
 		if violations {
@@ -116,7 +115,7 @@ func redactionConfig() *redactionprocessor.Config {
 			keys[a.Key] = true
 		}
 	}
-	for _, k := range append(gatewayAttrs, upstreamTopScores, upstreamProfile, upstreamFiltered, upstreamBlocks, upstreamNote) {
+	for _, k := range append(gatewayAttrs, upstreamTopScores, upstreamProfile, upstreamFiltered, schema.AttrPrefixBlocks, upstreamNote) {
 		keys[k] = true
 	}
 	for k := range keys {

@@ -77,20 +77,15 @@ func (c *Config) Validate() error {
 		errs = errors.Join(errs, fmt.Errorf("mode: unknown mode %q, want %q or %q", c.Mode, ModeStrip, ModeReport))
 	}
 	for i, n := range c.SpanNames {
-		if strings.TrimSpace(n) == "" {
-			errs = errors.Join(errs, fmt.Errorf("span_names[%d]: empty span name", i))
-		}
+		errs = errors.Join(errs, checkName("span_names", i, n, "empty span name"))
 	}
 	for i, p := range c.SpanNamePrefixes {
-		if strings.TrimSpace(p) == "" {
-			errs = errors.Join(errs, fmt.Errorf("span_name_prefixes[%d]: empty prefix would put every span in scope", i))
-		}
+		errs = errors.Join(errs, checkName("span_name_prefixes", i, p, "empty prefix would put every span in scope"))
 	}
 	for i, k := range c.AllowedKeys {
-		switch {
-		case strings.TrimSpace(k) == "":
-			errs = errors.Join(errs, fmt.Errorf("allowed_keys[%d]: empty key", i))
-		case isEndpointKey(k):
+		if err := checkName("allowed_keys", i, k, "empty key"); err != nil {
+			errs = errors.Join(errs, err)
+		} else if isEndpointKey(k) {
 			errs = errors.Join(errs, fmt.Errorf("allowed_keys[%d]: %q is a per-endpoint key, which the rule forbids", i, k))
 		}
 	}
@@ -103,4 +98,16 @@ func (c *Config) Validate() error {
 		errs = errors.Join(errs, fmt.Errorf("max_scorer_types: %d exceeds the cap of %d", c.MaxScorerTypes, maxMaxScorerTypes))
 	}
 	return errs
+}
+
+// checkName rejects an empty list entry, and one with surrounding
+// whitespace: names and keys match exactly, so it would never match.
+func checkName(field string, i int, s, empty string) error {
+	switch {
+	case strings.TrimSpace(s) == "":
+		return fmt.Errorf("%s[%d]: %s", field, i, empty)
+	case strings.TrimSpace(s) != s:
+		return fmt.Errorf("%s[%d]: %q has leading or trailing whitespace and would never match", field, i, s)
+	}
+	return nil
 }

@@ -45,7 +45,8 @@ func TestLoadConfig(t *testing.T) {
 		{id: component.NewIDWithName(metadata.Type, "negative_limit"), errMsg: "max_scorer_types: negative limit -1"},
 		{id: component.NewIDWithName(metadata.Type, "zero_limit"), errMsg: "max_scorer_types: must be at least 1"},
 		{id: component.NewIDWithName(metadata.Type, "huge_limit"), errMsg: "max_scorer_types: 100000 exceeds the cap"},
-		{id: component.NewIDWithName(metadata.Type, "endpoint_allowed_key"), errMsg: "allowed_keys[0]: \"llm_d.epp.scorer.score.vllm-7d9f8b6c5d-x2k4p\" is a per-endpoint key"},
+		{id: component.NewIDWithName(metadata.Type, "endpoint_allowed_key"), errMsg: "allowed_keys[0]: \"" + scoreFamily + "vllm-7d9f8b6c5d-x2k4p\" is a per-endpoint key"},
+		{id: component.NewIDWithName(metadata.Type, "padded_name"), errMsg: "span_names[0]: \"" + schema.SpanPickEndpoints + " \" has leading or trailing whitespace"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.id.String(), func(t *testing.T) {

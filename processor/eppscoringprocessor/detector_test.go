@@ -51,6 +51,28 @@ func TestIsEndpointValue(t *testing.T) {
 		{"ipv4 glued by dash", schema.AttrScorerName, "prefix-10.0.0.7", true},
 		{"ipv4 glued by at", "x", "pod@10.0.0.7:8000", true},
 		{"ipv4 glued by underscore", "x", "score_10.0.0.7", true},
+		{"ipv4 port zero", "x", "10.0.0.1:0", true},
+		{"ipv4 port out of range", "x", "10.0.0.1:65536", true},
+		{"ipv4 then more colons", "x", "10.0.0.7:8000:grpc", true},
+		{"ipv6 loopback bracket port", "x", "[::1]:9000", true},
+		{"ipv6 glued by colon", "x", "endpoint:fd00::7", true},
+		{"ipv6 in url", "x", "http://[fd00::7]:8000/", true},
+		{"issue ipv4 port", "x", "10.0.0.1:8080", true},
+		{"issue deployment pod", "x", "vllm-llama-3-8b-7d9f8c6b5-x2k4p", true},
+		{"issue namespaced deployment pod", "x", "llm-d/vllm-llama-3-8b-7d9f8c6b5-x2k4p", true},
+		{"issue url", "x", "http://10.0.0.5:8000/v1", true},
+		{"issue statefulset fqdn port", "x", "vllm-0.vllm.llm-d.svc.cluster.local:8000", true},
+		{"url glued to word", "x", "url:http://vllm:8000", true},
+		{"url without host, address in path", "x", "dns:///vllm.llm-d.svc.cluster.local:8000", true},
+		{"url without host, bare host:port in pod context", topEndpointsKey, "dns:///vllm:8000", true},
+		{"pod in api path", "x", "/api/v1/namespaces/llm-d/pods/vllm-7d9f8b6c5d-x2k4p", true},
+		{"namespaced pod then path", "x", "llm-d/vllm-7d9f8b6c5d-x2k4p/logs", true},
+		{"pod glued by colon", "x", "pod:vllm-7d9f8b6c5d-x2k4p", true},
+		{"pod glued by underscore", "x", "pod_vllm-7d9f8b6c5d-x2k4p", true},
+		{"pod glued by at", "x", "vllm-7d9f8b6c5d-x2k4p@llm-d", true},
+		{"namespaced statefulset glued in pod context", topEndpointsKey, "pod:llm-d/vllm-0", true},
+		{"namespaced bare pod in pod context", topEndpointsKey, "llm-d/my-vllm-pod", true},
+		{"namespaced name under pod key", "k8s.pod.name", "default/my-service", true},
 		{"version glued to letter", "x", "v1.2.3.4", false},
 		{"five dotted numbers", "x", "release-1.2.3.4.5", false},
 		{"dotted numbers then letter", "x", "build-1.2.3.4a", false},
@@ -85,6 +107,17 @@ func TestIsEndpointValue(t *testing.T) {
 		{"profile", "x", "decode", false},
 		{"sentence", "x", "no endpoints left after filtering", false},
 		{"plain word", "x", "default", false},
+		{"fraction under pod key", topEndpointsKey, "3/8", false},
+		{"count text under pod key", topEndpointsKey, "8/8 endpoints", false},
+		{"nine hex groups", "x", "1:2:3:4:5:6:7:8:9", false},
+		{"namespaced service off pod context", "x", "default/my-service", false},
+		{"model in api path off pod context", "x", "models/llama-3/weights", false},
+		{"unix socket url", "x", "unix:///var/run/epp.sock", false},
+		{"ollama tag", schema.AttrRequestModel, "deepseek-r1:14b", false},
+		{"urn uuid", schema.AttrRequestID, "urn:uuid:3f2504e0-4f89-11d3-9a0c-0305e82c3301", false},
+		{"email", "x", "oncall@example.com", false},
+		{"snake case", "x", "lora_adapter_1", false},
+		{"scorer name with instance", schema.AttrScorerName, "prefix-cache-scorer_1", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -95,25 +128,71 @@ func TestIsEndpointValue(t *testing.T) {
 	}
 }
 
+// The issue's traps are realistic values of the schema and of upstream
+// spans. None names an endpoint, under its own key or under any key without
+// pod context.
+func TestTrapsPassUnderAnyKey(t *testing.T) {
+	traps := []struct{ key, val string }{
+		{schema.AttrRequestModel, "meta-llama/llama-3.1-8b-instruct"},
+		{schema.AttrRequestModel, "Qwen/Qwen2.5-7B-Instruct"},
+		{schema.AttrRequestModel, "mistralai/Mistral-7B-Instruct-v0.3"},
+		{schema.AttrRequestModel, "ibm-granite/granite-3.1-8b-instruct"},
+		{schema.AttrRequestModel, "deepseek-ai/DeepSeek-R1-Distill-Qwen-7B"},
+		{schema.AttrRequestModel, "google/gemma-3-27b-it"},
+		{schema.AttrRequestModel, "llama-3"},
+		{schema.AttrRequestModel, "llama3.1:latest"},
+		{schema.AttrRequestModel, "tweet-summary-0"},
+		{schema.AttrRequestModel, "meta-llama/Llama-3.1-8B-Instruct"},
+		{schema.AttrRequestModel, "llama-3-8b-sql-lora"},
+		{schema.AttrRequestModel, "qwen2-5-7b-finance-lora"},
+		{schema.AttrRequestID, "3f2504e0-4f89-11d3-9a0c-0305e82c3301"},
+		{schema.AttrRequestID, "chatcmpl-7d9f8b6c5d"},
+		{schema.AttrScorerType, "prefix-cache-scorer"},
+		{schema.AttrScorerType, "precise-prefix-cache-scorer"},
+		{schema.AttrScorerType, "session-affinity-scorer"},
+		{schema.AttrScorerName, "queue-scorer-2"},
+		{"x", "v1.2.3"},
+		{"x", "2026-11-26T10:00:00Z"},
+		{"x", "2026-11-26T10:00:00.000+01:00"},
+		{"x", "12:30"},
+		{"x", "1h30m"},
+		{"x", "250ms"},
+		{"x", "1.5s"},
+		{"x", "max-score-picker/max-score-picker"},
+	}
+	for _, tt := range traps {
+		for _, key := range []string{tt.key, "x", "llm_d.epp.note"} {
+			if isEndpointValue(key, tt.val) {
+				t.Errorf("isEndpointValue(%q, %q) = true, want false", key, tt.val)
+			}
+		}
+	}
+}
+
 func TestIsEndpointKey(t *testing.T) {
 	tests := []struct {
 		key  string
 		want bool
 	}{
 		{schema.AttrScoreMax + "x", true}, // not a sub-key of max, but an unknown member of the score family
-		{"llm_d.epp.scorer.score.vllm-0", true},
-		{"llm_d.epp.scorer.score.vllm-7d9f8b6c5d-x2k4p", true},
+		{scoreFamily + "vllm-0", true},
+		{scoreFamily + "vllm-7d9f8b6c5d-x2k4p", true},
 		{schema.AttrEndpointsScored + ".vllm-0", true},
 		{schema.AttrScoreMax + ".by_pod", true},
 		{"k8s.pod.vllm-7d9f8b6c5d-x2k4p.score", true},
 		{"score.10.0.0.7", true},
 		{"score.10.0.0.7:8000", true},
 		{"endpoint.fd00::7", true},
+		{"score_10.0.0.7", true},
+		{"score[10.0.0.7]", true},
+		{"pod_vllm-7d9f8b6c5d-x2k4p.score", true},
+		{"x.v1.2.3.4", false},
+		{"gpu-0.util", false},
 		{topEndpointsKey, false},
 		{"llm_d.epp.picker.top_scores", false},
 		{"gpu.0.util", false},
 		{"a.1.2.3", false},
-		{"gen_ai.request.model", false},
+		{schema.AttrRequestModel, false},
 		{"llm_d.epp.profile.name", false},
 		{"", false},
 	}
@@ -138,6 +217,18 @@ func TestSchemaKeysAreNotEndpointKeys(t *testing.T) {
 	}
 }
 
+// judge reads schema keys' string values without pod context; that is
+// only the same answer as long as no schema key looks like a pod context.
+func TestSchemaStringKeysAreNoPodContext(t *testing.T) {
+	for _, kind := range []schema.SpanKind{schema.Scoring, schema.Scorer} {
+		for _, a := range schema.Attributes(kind) {
+			if a.Type == schema.TypeString && isPodContext(a.Key) {
+				t.Errorf("schema key %s reads as pod context", a.Key)
+			}
+		}
+	}
+}
+
 func TestDetectorDoesNotAllocate(t *testing.T) {
 	values := []struct{ key, val string }{
 		{schema.AttrRequestModel, "meta-llama/llama-3.1-8b-instruct"},
@@ -146,6 +237,11 @@ func TestDetectorDoesNotAllocate(t *testing.T) {
 		{topEndpointsKey, "default/vllm-7d9f8b6c5d-x2k4p"},
 		{"x", "fd00::7"},
 		{"x", "http://10.0.0.7:8000/v1"},
+		{"x", "dns:///vllm.llm-d.svc.cluster.local:8000"},
+		{"x", "pod:vllm-7d9f8b6c5d-x2k4p"},
+		{"x", "endpoint:fd00::7"},
+		{topEndpointsKey, "llm-d/my-vllm-pod"},
+		{"llm_d.epp.picker.score_10.0.0.7", "/api/v1/namespaces/llm-d/pods/vllm-7d9f8b6c5d-x2k4p"},
 	}
 	allocs := testing.AllocsPerRun(100, func() {
 		for _, v := range values {
@@ -156,4 +252,28 @@ func TestDetectorDoesNotAllocate(t *testing.T) {
 	if allocs != 0 {
 		t.Fatalf("detector allocates %v times per run", allocs)
 	}
+}
+
+// FuzzEndpointValue drives the detector with arbitrary keys and values,
+// which reaches its slicing far faster than FuzzProcessTraces' OTLP bytes:
+// it must never panic, and a value is judged by its tokens alone, so
+// padding it with separators changes nothing.
+func FuzzEndpointValue(f *testing.F) {
+	for _, v := range []string{
+		"10.0.0.1:8080", "[::1]:9000", "fe80::1%eth0", "llm-d/vllm-llama-3-8b-7d9f8c6b5-x2k4p",
+		"http://10.0.0.5:8000/v1", "dns:///vllm.llm-d.svc.cluster.local:8000", "pod:llm-d/vllm-0",
+		"meta-llama/llama-3.1-8b-instruct", "3f2504e0-4f89-11d3-9a0c-0305e82c3301", "2026-11-26T10:00:00Z",
+		"url:http://", "a/b/c", "x:/y", "://", "1.2.3.4.5", "endpoint:fd00::7",
+	} {
+		f.Add(topEndpointsKey, v)
+		f.Add(schema.AttrRequestModel, v)
+	}
+	f.Fuzz(func(t *testing.T, key, val string) {
+		got := isEndpointValue(key, val)
+		if padded := isEndpointValue(key, " "+val+", "); padded != got {
+			t.Fatalf("isEndpointValue(%q, %q) = %v, but %v once padded", key, val, got, padded)
+		}
+		isEndpointKey(key)
+		isEndpointKey(val)
+	})
 }

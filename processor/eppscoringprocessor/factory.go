@@ -34,7 +34,9 @@ func createTraces(ctx context.Context, set processor.Settings, cfg component.Con
 		return nil, fmt.Errorf("eppscoring: creating telemetry: %w", err)
 	}
 	return processorhelper.NewTraces(ctx, set, cfg, next, p.processTraces,
-		// Report mode reads only: declaring it lets the pipeline skip a copy.
+		// Report mode never writes (its tests run it on read-only data), so
+		// it declares no mutation: the fan-out then need not clone the
+		// batch for it and may share it read-only with other consumers.
 		processorhelper.WithCapabilities(consumer.Capabilities{MutatesData: p.strip}),
 	)
 }

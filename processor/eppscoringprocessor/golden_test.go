@@ -19,7 +19,8 @@ import (
 )
 
 // -update rewrites testdata/golden/*/{input,expected}.json from the builders
-// below and the processor's output. Review the diff before committing.
+// below and the processor's output, and the fuzz seeds from the inputs.
+// Review the diff before committing.
 var update = flag.Bool("update", false, "rewrite the golden fixtures in testdata/golden")
 
 type goldenCase struct {
@@ -38,7 +39,7 @@ var goldenCases = []goldenCase{
 			b.span(schema.SpanRunSchedulerProfile).Attributes().PutStr("llm_d.epp.profile", "default")
 			b.span(schema.SpanFilterEndpoints).Attributes().PutInt("llm_d.epp.filter.endpoints_out", 8)
 			b.chain()
-			b.span(schema.SpanScorePrefixCache).Attributes().PutInt("llm_d.epp.prefix.blocks", 12)
+			b.span(schema.SpanScorePrefixCache).Attributes().PutInt(schema.AttrPrefixBlocks, 12)
 			pick := b.span(schema.SpanPickEndpoints)
 			pick.Attributes().PutEmptySlice(topScoresKey).FromRaw([]any{0.9, 0.8})
 			out := b.span("gateway.request")
@@ -147,10 +148,37 @@ var goldenCases = []goldenCase{
 			sc.Attributes().PutInt(schema.AttrEndpointsScored, 7)
 			b.scorer(queueScorer, "queue-scorer-1")
 			prof := b.span(schema.SpanRunSchedulerProfile).Attributes()
-			prof.PutStr("gen_ai.request.model", testModel)
+			prof.PutStr(schema.AttrRequestModel, testModel)
 			prof.PutStr("llm_d.epp.profile.started", "2026-11-26T20:52:21Z")
 			prof.PutInt("llm_d.epp.endpoints", 8)
 			prof.PutStr("llm_d.epp.ratio", "3:1")
+			prof.PutStr("llm_d.epp.profile.clock", "12:30")
+			prof.PutStr("llm_d.epp.profile.timeout", "1.5s")
+			prof.PutStr("llm_d.epp.version", "v1.2.3")
+			// Model names of every shape, on the scorer spans that may carry them.
+			for _, model := range []string{"Qwen/Qwen2.5-7B-Instruct", "mistralai/Mistral-7B-Instruct-v0.3", "ibm-granite/granite-3.1-8b-instruct"} {
+				sc := b.scorer(kvScorer, kvScorer)
+				sc.Attributes().PutStr(schema.AttrRequestModel, model)
+				sc.Attributes().PutStr(schema.AttrRequestID, "3f2504e0-4f89-11d3-9a0c-0305e82c3301")
+			}
+		},
+	},
+	{
+		// Endpoints hidden in longer tokens: glued to a word, inside a path,
+		// behind a host-less URL, an IPv4 with a bad port, upstream's
+		// endpoint ids of bare pods under a key that says it holds endpoints.
+		name: "hidden_endpoints",
+		build: func(b *traceBuilder) {
+			ev := b.scorer(prefixScorer, prefixScorer).Events().AppendEmpty()
+			ev.SetName("cache.lookup")
+			ev.Attributes().PutStr("best", "pod:"+testPod)
+			ev.Attributes().PutStr("target", "dns:///vllm.inference.svc.cluster.local:8000")
+			ev.Attributes().PutStr("note", "retrying 10.0.0.7:0")
+			ev.Attributes().PutStr("model", testModel)
+			pick := b.span(schema.SpanPickEndpoints).Attributes()
+			pick.PutEmptySlice(topEndpointsKey).FromRaw([]any{testNamespace + "/vllm-decode-a", testNamespace + "/vllm-decode-b"})
+			pick.PutStr("llm_d.epp.picker.source", "/api/v1/namespaces/"+testNamespace+"/pods/"+testPod2)
+			pick.PutStr("llm_d.epp.picker.endpoints_ready", "3/8")
 		},
 	},
 	{
@@ -232,6 +260,9 @@ func TestGolden(t *testing.T) {
 			input, err := golden.ReadTraces(inPath)
 			require.NoError(t, err)
 			spans := input.SpanCount()
+			if *update {
+				writeFuzzSeed(t, tc.name, input)
+			}
 
 			got, err := newTestProcessor(t, cfg).processTraces(context.Background(), input)
 			require.NoError(t, err)

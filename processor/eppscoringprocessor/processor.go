@@ -231,6 +231,10 @@ func (p *eppProcessor) judge(kind schema.SpanKind, k string, v pcommon.Value) re
 			if !typeMatches(want, v.Type()) {
 				return reasonWrongType
 			}
+			// No schema key says its value holds pods (a test holds them to
+			// it): judging without pod context gives the same answer and
+			// spares reading the key for hints on every model name.
+			k = ""
 		case k == schema.AttrRedactedCount:
 			if v.Type() != pcommon.ValueTypeInt {
 				return reasonWrongType

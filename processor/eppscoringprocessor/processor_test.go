@@ -23,12 +23,12 @@ import (
 func violationsBatch() ptrace.Traces {
 	b := newTraceBuilder()
 	s := b.scoring()
-	s.Attributes().PutStr("llm_d.epp.debug", "x")                   // unknown_key
-	s.Attributes().PutStr(schema.AttrScorerCount, "4")              // wrong_type
-	s.Attributes().PutStr(schema.AttrRequestModel, "10.0.0.7")      // endpoint_value
-	sc := b.scorer(prefixScorer, prefixScorer)                      //
-	sc.Attributes().PutDouble("llm_d.epp.scorer.score."+testPod, 1) // endpoint_key
-	b.scorer(testPod, testPod)                                      // renamed: endpoint_type; its type and name: endpoint_value x2
+	s.Attributes().PutStr("llm_d.epp.debug", "x")              // unknown_key
+	s.Attributes().PutStr(schema.AttrScorerCount, "4")         // wrong_type
+	s.Attributes().PutStr(schema.AttrRequestModel, "10.0.0.7") // endpoint_value
+	sc := b.scorer(prefixScorer, prefixScorer)                 //
+	sc.Attributes().PutDouble(scoreFamily+testPod, 1)          // endpoint_key
+	b.scorer(testPod, testPod)                                 // renamed: endpoint_type; its type and name: endpoint_value x2
 	b.span(schema.SpanPickEndpoints).Attributes().PutEmptySlice(topEndpointsKey).FromRaw([]any{testNamespace + "/" + testPod})
 	b.span("gateway.request").Attributes().PutStr("net.peer.ip", "10.0.0.7") // out of scope
 	return b.td
@@ -40,6 +40,18 @@ func sumPoints(reasons map[string]int64) []metricdata.DataPoint[int64] {
 		dps = append(dps, metricdata.DataPoint[int64]{Attributes: attribute.NewSet(attribute.String("reason", r)), Value: v})
 	}
 	return dps
+}
+
+// assertSum checks a cumulative monotonic int64 sum of the processor's own
+// telemetry. Descriptions are TestTelemetryMatchesMetadata's business.
+func assertSum(t *testing.T, tel *componenttest.Telemetry, name, unit string, points []metricdata.DataPoint[int64]) {
+	t.Helper()
+	m, err := tel.GetMetric(name)
+	require.NoError(t, err)
+	metricdatatest.AssertEqual(t, metricdata.Metrics{
+		Name: name, Unit: unit, Description: m.Description,
+		Data: metricdata.Sum[int64]{Temporality: metricdata.CumulativeTemporality, IsMonotonic: true, DataPoints: points},
+	}, m, metricdatatest.IgnoreTimestamp())
 }
 
 func TestTelemetry(t *testing.T) {
@@ -57,32 +69,14 @@ func TestTelemetry(t *testing.T) {
 			if mode == ModeReport {
 				attrs, spans, absentAttrs, absentSpans = absentAttrs, absentSpans, attrs, spans
 			}
-			m, err := tel.GetMetric("otelcol_processor_eppscoring_spans_checked")
-			require.NoError(t, err)
-			metricdatatest.AssertEqual(t, metricdata.Metrics{
-				Name: "otelcol_processor_eppscoring_spans_checked", Unit: "{span}", Description: m.Description,
-				Data: metricdata.Sum[int64]{Temporality: metricdata.CumulativeTemporality, IsMonotonic: true,
-					DataPoints: []metricdata.DataPoint[int64]{{Value: 2 * 4}}},
-			}, m, metricdatatest.IgnoreTimestamp())
-
-			m, err = tel.GetMetric(attrs)
-			require.NoError(t, err)
-			metricdatatest.AssertEqual(t, metricdata.Metrics{
-				Name: attrs, Unit: "{attribute}", Description: m.Description,
-				Data: metricdata.Sum[int64]{Temporality: metricdata.CumulativeTemporality, IsMonotonic: true,
-					DataPoints: sumPoints(map[string]int64{"unknown_key": 2, "wrong_type": 2, "endpoint_value": 2 * 4, "endpoint_key": 2})},
-			}, m, metricdatatest.IgnoreTimestamp())
-
-			m, err = tel.GetMetric(spans)
-			require.NoError(t, err)
-			metricdatatest.AssertEqual(t, metricdata.Metrics{
-				Name: spans, Unit: "{span}", Description: m.Description,
-				Data: metricdata.Sum[int64]{Temporality: metricdata.CumulativeTemporality, IsMonotonic: true,
-					DataPoints: sumPoints(map[string]int64{"endpoint_type": 2})},
-			}, m, metricdatatest.IgnoreTimestamp())
+			assertSum(t, tel, "otelcol_processor_eppscoring_spans_checked", "{span}",
+				[]metricdata.DataPoint[int64]{{Value: 2 * 4}})
+			assertSum(t, tel, attrs, "{attribute}",
+				sumPoints(map[string]int64{"unknown_key": 2, "wrong_type": 2, "endpoint_value": 2 * 4, "endpoint_key": 2}))
+			assertSum(t, tel, spans, "{span}", sumPoints(map[string]int64{"endpoint_type": 2}))
 
 			for _, name := range []string{absentAttrs, absentSpans} {
-				_, err = tel.GetMetric(name)
+				_, err := tel.GetMetric(name)
 				assert.Error(t, err, "%s must stay unused in mode %s", name, mode)
 			}
 		})
@@ -102,6 +96,22 @@ func TestStripIsIdempotent(t *testing.T) {
 	p.apply(td, &second)
 	assert.Zero(t, second.findings())
 	assert.Equal(t, before, td)
+}
+
+// A span stripped before (by another collector in the path) keeps one
+// summary attribute, which the new removals add to.
+func TestSummaryAddsUp(t *testing.T) {
+	b := newTraceBuilder()
+	a := b.scoring().Attributes()
+	a.PutInt(schema.AttrRedactedCount, 2)
+	a.PutStr("llm_d.epp.debug", "x")
+	a.PutStr(schema.AttrRequestModel, "10.0.0.7")
+	_, err := newTestProcessor(t, createDefaultConfig()).processTraces(context.Background(), b.td)
+	require.NoError(t, err)
+	v, ok := a.Get(schema.AttrRedactedCount)
+	require.True(t, ok)
+	assert.Equal(t, int64(4), v.Int())
+	assert.Equal(t, 4, a.Len(), "the schema attributes but the model, and the summary")
 }
 
 func TestReportModeChangesNothing(t *testing.T) {

@@ -44,13 +44,13 @@ func NewTelemetryBuilder(settings component.TelemetrySettings) (*TelemetryBuilde
 	errs = errors.Join(errs, err)
 	builder.ProcessorEppscoringAttributesRemoved, err = builder.meter.Int64Counter(
 		"otelcol_processor_eppscoring_attributes_removed",
-		metric.WithDescription("Number of span and span event attributes removed (mode strip), by reason. [Alpha]"),
+		metric.WithDescription("Number of span, span event and span link attributes removed (mode strip), by reason. [Alpha]"),
 		metric.WithUnit("{attribute}"),
 	)
 	errs = errors.Join(errs, err)
 	builder.ProcessorEppscoringAttributesReported, err = builder.meter.Int64Counter(
 		"otelcol_processor_eppscoring_attributes_reported",
-		metric.WithDescription("Number of span and span event attributes that break the rule, left in place (mode report), by reason. [Alpha]"),
+		metric.WithDescription("Number of span, span event and span link attributes that break the rule, left in place (mode report), by reason. [Alpha]"),
 		metric.WithUnit("{attribute}"),
 	)
 	errs = errors.Join(errs, err)
