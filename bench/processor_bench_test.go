@@ -27,8 +27,8 @@ const (
 	benchSpans          = benchRequests * spansPerRequest
 	benchPod            = "vllm-llama3-8b-7d9f8b6c5d-x2k4p"
 	benchModel          = "meta-llama/llama-3.1-8b-instruct"
-	upstreamTopEndpoint = "llm_d.epp.picker.top_endpoints"
-	upstreamTopScores   = "llm_d.epp.picker.top_scores"
+	upstreamTopEndpoint = schema.AttrPickerTopEndpoints
+	upstreamTopScores   = schema.AttrPickerTopScores
 	upstreamProfile     = "llm_d.epp.profile"
 	upstreamFiltered    = "llm_d.epp.filter.endpoints_out"
 	upstreamNote        = "llm_d.epp.filter.note"

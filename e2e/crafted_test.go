@@ -45,7 +45,7 @@ var plantedIdentities = []string{
 // instrumentations emit them. They are deliberately not schema constants:
 // they are the violations (or, on upstream spans, the tolerated extras).
 const (
-	keyTopEndpoints  = "llm_d.epp.picker.top_endpoints"
+	keyTopEndpoints  = schema.AttrPickerTopEndpoints
 	keyPickedPod     = "llm_d.epp.picker.picked_endpoint"
 	keyTargetURL     = "llm_d.epp.picker.target_url"
 	keyPickerType    = "llm_d.epp.picker.type"

@@ -6,8 +6,8 @@ import (
 	"github.com/scorelens/scorelens/scheduler/schema"
 )
 
-// topEndpointsKey is upstream's pick_endpoints attribute (not in our schema).
-const topEndpointsKey = "llm_d.epp.picker.top_endpoints"
+// topEndpointsKey is upstream's pick_endpoints attribute (never emitted by our scheduler).
+const topEndpointsKey = schema.AttrPickerTopEndpoints
 
 func TestIsEndpointValue(t *testing.T) {
 	tests := []struct {
@@ -189,7 +189,7 @@ func TestIsEndpointKey(t *testing.T) {
 		{"x.v1.2.3.4", false},
 		{"gpu-0.util", false},
 		{topEndpointsKey, false},
-		{"llm_d.epp.picker.top_scores", false},
+		{schema.AttrPickerTopScores, false},
 		{"gpu.0.util", false},
 		{"a.1.2.3", false},
 		{schema.AttrRequestModel, false},

@@ -25,7 +25,7 @@ const (
 	kvScorer      = "kv-cache-utilization-scorer"
 	loraScorer    = "lora-affinity-scorer"
 	// Upstream pick_endpoints keys, not part of our schema.
-	topScoresKey = "llm_d.epp.picker.top_scores"
+	topScoresKey = schema.AttrPickerTopScores
 )
 
 // traceBuilder builds deterministic traces (fixed ids and timestamps) so the
