@@ -55,12 +55,21 @@ bench: bench-scheduler bench-processor bench-connector
 
 bench-scheduler:
 	cd scheduler && $(GO) test -run '^$$' -bench '^BenchmarkSchedule$$' -benchmem -count=1 .
+	cd scheduler && $(GO) test -run '^$$' -bench '^BenchmarkScorerShape$$' -benchmem -count=1 ./plugins/scorer
 
+# The raw rows go to out/ and stdout, then benchratio prints the ratio of
+# each impl to eppscoring, measured side by side in that one run.
 bench-processor:
-	cd bench && $(GO) test -run '^$$' -bench '^BenchmarkProcessor' -benchmem -count=1 . | tee /dev/stderr | $(GO) run ./cmd/benchratio
+	@mkdir -p $(ROOT)/out
+	cd bench && $(GO) test -run '^$$' -bench '^BenchmarkProcessor' -benchmem -count=1 . > $(ROOT)/out/bench-processor.txt
+	@cat $(ROOT)/out/bench-processor.txt
+	cd bench && $(GO) run ./cmd/benchratio < $(ROOT)/out/bench-processor.txt
 
 bench-connector:
-	cd bench && $(GO) test -run '^$$' -bench '^BenchmarkConnector' -benchmem -count=1 . | tee /dev/stderr | $(GO) run ./cmd/benchratio
+	@mkdir -p $(ROOT)/out
+	cd bench && $(GO) test -run '^$$' -bench '^BenchmarkConnector' -benchmem -count=1 . > $(ROOT)/out/bench-connector.txt
+	@cat $(ROOT)/out/bench-connector.txt
+	cd bench && $(GO) run ./cmd/benchratio < $(ROOT)/out/bench-connector.txt
 
 ## collector: build otelcol-dist/otelcol-dist with ocb (installed into .tools/bin).
 $(OCB):
