@@ -48,9 +48,18 @@ func collectorBinary(t *testing.T) string {
 
 var (
 	eppsimOnce sync.Once
+	eppsimDir  string // removed by TestMain
 	eppsimPath string
 	eppsimErr  error
 )
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if eppsimDir != "" {
+		os.RemoveAll(eppsimDir)
+	}
+	os.Exit(code)
+}
 
 // eppsimBinary is SCORELENS_EPPSIM when set (make builds it), else eppsim
 // built once from the workspace into a temporary folder.
@@ -62,10 +71,10 @@ func eppsimBinary(t *testing.T) string {
 	eppsimOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "scorelens-e2e-eppsim")
 		if err != nil {
-			eppsimErr = err
+			eppsimErr = fmt.Errorf("folder for eppsim: %w", err)
 			return
 		}
-		eppsimPath = filepath.Join(dir, "eppsim")
+		eppsimDir, eppsimPath = dir, filepath.Join(dir, "eppsim")
 		out, err := exec.Command("go", "build", "-o", eppsimPath, "github.com/scorelens/scorelens/scheduler/cmd/eppsim").CombinedOutput()
 		if err != nil {
 			eppsimErr = fmt.Errorf("go build eppsim: %w\n%s", err, out)

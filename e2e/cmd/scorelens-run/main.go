@@ -205,6 +205,9 @@ func printReport(out io.Writer, o options, fams, own otelcol.Families) error {
 	if err != nil {
 		return err
 	}
+	if len(chain) == 0 {
+		return fmt.Errorf("%s has no series on %s", chainMetric, o.metrics)
+	}
 	fmt.Fprintf(out, "whole chain (%s): %.0f chains, p50 %s, p99 %s\n", chainMetric, chain[0].Count, seconds(chain[0].P50), seconds(chain[0].P99))
 	if int(chain[0].Count) != o.requests {
 		return fmt.Errorf("the connector counted %.0f scoring chains for %d scheduled requests: spans were lost between eppsim and the Prometheus endpoint", chain[0].Count, o.requests)
@@ -243,10 +246,19 @@ func labelString(l map[string]string) string {
 
 // quantile prints a quantile, or "≤ bound" when it falls into the first
 // bucket: interpolating from zero there would print a precision the
-// histogram does not have.
+// histogram does not have. Likewise "≥ bound" when observations lie beyond
+// the largest finite bound and the quantile reached it: it may be anywhere
+// above.
 func quantile(q float64, r otelcol.HistRow) string {
-	if len(r.Buckets) > 1 && q <= r.Buckets[0].UpperBound {
+	n := len(r.Buckets)
+	if n < 2 {
+		return seconds(q)
+	}
+	if q <= r.Buckets[0].UpperBound {
 		return "≤" + seconds(r.Buckets[0].UpperBound)
+	}
+	if last := r.Buckets[n-2]; q >= last.UpperBound && r.Buckets[n-1].Count > last.Count {
+		return "≥" + seconds(last.UpperBound)
 	}
 	return seconds(q)
 }

@@ -45,6 +45,7 @@ func Start(binary, config, logPath string, env []string) (*Process, error) {
 	// Its own process group: a Ctrl-C in the terminal reaches us, and we
 	// stop the collector in order, instead of both racing for the signal.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	dieWithParent(cmd.SysProcAttr)
 	if err := cmd.Start(); err != nil {
 		logFile.Close()
 		return nil, fmt.Errorf("start %s: %w", binary, err)
