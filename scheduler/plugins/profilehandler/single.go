@@ -47,14 +47,14 @@ func (h *Single) Pick(_ context.Context, _ *framework.InferenceRequest, profiles
 // ProcessResults implements framework.ProfileHandler.
 func (h *Single) ProcessResults(_ context.Context, _ *framework.InferenceRequest, results map[string]*framework.ProfileRunResult) (*framework.SchedulingResult, error) {
 	if len(results) != 1 {
-		return nil, fmt.Errorf("%s: want exactly one profile result, got %d", h.name, len(results))
+		return nil, fmt.Errorf("want exactly one profile result, got %d", len(results))
 	}
 	var name string
 	var r *framework.ProfileRunResult
 	for name, r = range results { // the only one
 	}
 	if r == nil || len(r.TargetEndpoints) == 0 {
-		return nil, fmt.Errorf("%s: profile %q: %w", h.name, name, ErrNoPick)
+		return nil, fmt.Errorf("profile %q: %w", name, ErrNoPick)
 	}
 	return &framework.SchedulingResult{ProfileResults: results, PrimaryProfileName: name}, nil
 }
