@@ -130,16 +130,9 @@ func connSettings(typ string) connector.Settings {
 	}
 }
 
-// connBuckets are eppscoring's default duration buckets (see its README),
-// given to both explicitly so that the two keep the same buckets.
-var connBuckets = []time.Duration{
-	time.Microsecond, 2500 * time.Nanosecond, 5 * time.Microsecond,
-	10 * time.Microsecond, 25 * time.Microsecond, 50 * time.Microsecond,
-	100 * time.Microsecond, 200 * time.Microsecond, 500 * time.Microsecond,
-	time.Millisecond, 2 * time.Millisecond, 5 * time.Millisecond,
-	10 * time.Millisecond, 20 * time.Millisecond, 50 * time.Millisecond,
-	100 * time.Millisecond, 250 * time.Millisecond, 500 * time.Millisecond, time.Second,
-}
+// connBuckets are eppscoring's default duration buckets, given to both
+// connectors explicitly so that the two keep the same buckets.
+var connBuckets = eppscoringconnector.DefaultBuckets()
 
 type connImpl struct {
 	name   string

@@ -32,6 +32,13 @@ var defaultBuckets = []time.Duration{
 	100 * time.Millisecond, 250 * time.Millisecond, 500 * time.Millisecond, time.Second,
 }
 
+// DefaultBuckets returns a copy of the explicit duration buckets used when
+// histogram.explicit.buckets is not set (comparisons such as the bench
+// module configure other components with the same bounds).
+func DefaultBuckets() []time.Duration {
+	return append([]time.Duration(nil), defaultBuckets...)
+}
+
 const (
 	defaultFlushInterval     = 15 * time.Second
 	defaultCardinalityLimit  = 1000
