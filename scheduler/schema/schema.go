@@ -57,16 +57,6 @@ const (
 	AttrEndpointsScored = "llm_d.epp.scorer.endpoints_scored"
 )
 
-// Upstream scheduling span names (llm-d EPP). They are not emitted by this
-// module, but they sit in the same traces and upstream's pick_endpoints is
-// known to carry endpoint ids, so collectors put them in scope of the rule.
-const (
-	SpanRunSchedulerProfile = "run_scheduler_profile"
-	SpanFilterEndpoints     = "filter_endpoints"
-	SpanPickEndpoints       = "pick_endpoints"
-	SpanScorePrefixCache    = "score_prefix_cache"
-)
-
 // Type is the value type an attribute key of the schema carries.
 type Type uint8
 
