@@ -48,3 +48,10 @@ func Metrics() []string {
 		MetricScoringCandidates,
 	}
 }
+
+// AttrCollectorInstanceID is the resource attribute the connector puts on
+// every metric it emits: the emitting collector's own service.instance.id,
+// so that the series of several collector replicas (a second tier behind a
+// trace-ID load balancer) never share an identity in a push backend.
+// contrib's spanmetrics connector uses the same key.
+const AttrCollectorInstanceID = "collector.instance.id"
