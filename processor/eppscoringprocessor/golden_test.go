@@ -231,6 +231,28 @@ var goldenCases = []goldenCase{
 		},
 	},
 	{
+		// Endpoint shapes that only a key saying "endpoint" or "pod"
+		// gives away: a hand-made pod name, a generated name with letters
+		// outside Kubernetes' random alphabet, upstream's id of a pod whose
+		// namespace is unset. The same values under other keys, and the
+		// values that are never pods under any key, stay.
+		name: "pod_context_names",
+		build: func(b *traceBuilder) {
+			pick := b.span(schema.SpanPickEndpoints).Attributes()
+			pick.PutEmptySlice(topEndpointsKey).FromRaw([]any{"/pod3", "/pod4"})
+			pick.PutStr("llm_d.epp.picker.best_pod", "decode-worker-a")
+			pick.PutStr("llm_d.epp.picker.best_endpoint", "vllm-7d9f8b6c5d-xa2k4")
+			pick.PutStr("llm_d.epp.picker.note", "decode-worker-a")
+			pick.PutStr("llm_d.epp.picker.path", "/pod3")
+			pick.PutStr(schema.AttrRequestModel, "meta-llama/Llama-3.1-8B-Instruct")
+			prep := b.span(schema.SpanPrepareDisaggregation).Attributes()
+			prep.PutStr(schema.AttrPDPrefillPodPort, "8000")
+			prep.PutStr("llm_d.epp.pd.prefill_pod_request", testRequestID)
+			prep.PutStr("llm_d.epp.pd.endpoint_picker_version", "v0.3.0-rc1")
+			prep.PutStr("llm_d.epp.pd.endpoint_model", "meta-llama/Llama-3.1-8B-Instruct")
+		},
+	},
+	{
 		name: "report_mode",
 		cfg:  func(c *Config) { c.Mode = ModeReport },
 		build: func(b *traceBuilder) {
