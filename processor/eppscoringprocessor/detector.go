@@ -27,9 +27,9 @@ import (
 //   - any Kubernetes object name with a '-' or '.' in it ("decode-worker-a",
 //     a generated name outside the safe alphabet), in pod context only (see
 //     isPodName for what never is one),
-//   - a path ("a/b/c") one of whose segments is one of the above but the
-//     previous shape (so "meta-llama/Llama-3.1-8B" is no endpoint because of
-//     "meta-llama"),
+//   - a path ("a/b/c") one of whose segments is one of the above, plain
+//     Kubernetes names excepted (so that, even in pod context,
+//     "meta-llama/Llama-3.1-8B" is no endpoint because of "meta-llama"),
 //   - "namespace/name" with any Kubernetes name, and "/name" (upstream's id
 //     of an endpoint whose namespace is unset), in pod context only,
 //   - one of the above glued to a word by ':', '_', '@' or the like
