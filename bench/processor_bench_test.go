@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/open-telemetry/opentelemetry-collector-contrib/processor/redactionprocessor"
@@ -20,7 +21,8 @@ import (
 
 // The batch: requests × (scoring parent + 4 scorers, 4 upstream scheduling
 // spans, 16 gateway spans out of scope) = 1000 spans, a fifth of them
-// scoring spans.
+// scoring spans. As an SDK exports them, the EPP's spans share one
+// ScopeSpans (upstream's scheduling scope) and the gateway's another.
 const (
 	benchRequests       = 40
 	spansPerRequest     = 25
@@ -32,6 +34,8 @@ const (
 	upstreamProfile     = "llm_d.epp.profile"
 	upstreamFiltered    = "llm_d.epp.filter.endpoints_out"
 	upstreamNote        = "llm_d.epp.filter.note"
+	benchGatewayScope   = "gateway"
+	benchGatewaySpan    = "gateway.step_"
 )
 
 var benchScorers = []string{"prefix-cache-scorer", "queue-scorer", "kv-cache-utilization-scorer", "lora-affinity-scorer"}
@@ -47,11 +51,19 @@ func buildBatch(violations bool) ptrace.Traces {
 	td := ptrace.NewTraces()
 	rs := td.ResourceSpans().AppendEmpty()
 	rs.Resource().Attributes().PutStr("service.name", "llm-d-epp")
-	spans := rs.ScopeSpans().AppendEmpty().Spans()
+	gwScope := rs.ScopeSpans().AppendEmpty()
+	gwScope.Scope().SetName(benchGatewayScope)
+	eppScope := rs.ScopeSpans().AppendEmpty()
+	eppScope.Scope().SetName(schema.ScopeUpstreamScheduling)
 	var id uint64
+	spans := eppScope.Spans()
 	span := func(name string) pcommon.Map {
 		id++
-		s := spans.AppendEmpty()
+		dst := spans
+		if strings.HasPrefix(name, benchGatewaySpan) {
+			dst = gwScope.Spans()
+		}
+		s := dst.AppendEmpty()
 		s.SetName(name)
 		s.SetTraceID(pcommon.TraceID{byte(id >> 8), byte(id), 1})
 		s.SetSpanID(pcommon.SpanID{byte(id >> 8), byte(id), 2})
@@ -61,7 +73,7 @@ func buildBatch(violations bool) ptrace.Traces {
 	}
 	for r := range benchRequests {
 		for g := range 16 {
-			a := span(fmt.Sprintf("gateway.step_%d", g%4))
+			a := span(fmt.Sprintf(benchGatewaySpan+"%d", g%4))
 			a.PutStr(gatewayAttrs[0], "POST")
 			a.PutStr(gatewayAttrs[1], "/v1/completions")
 			a.PutStr(gatewayAttrs[2], "vllm")
@@ -97,8 +109,8 @@ func buildBatch(violations bool) ptrace.Traces {
 			p.PutStr(schema.AttrRequestModel, "vllm.inference.svc:8000")
 		}
 	}
-	if spans.Len() != benchSpans {
-		panic(fmt.Sprintf("batch has %d spans, want %d", spans.Len(), benchSpans))
+	if n := td.SpanCount(); n != benchSpans {
+		panic(fmt.Sprintf("batch has %d spans, want %d", n, benchSpans))
 	}
 	return td
 }
@@ -246,17 +258,19 @@ func TestProcessorBenchBatches(t *testing.T) {
 				t.Fatal(err)
 			}
 			leaks := 0
-			spans := dirty.ResourceSpans().At(0).ScopeSpans().At(0).Spans()
-			for i := range spans.Len() {
-				a := spans.At(i).Attributes()
-				if _, ok := a.Get(upstreamTopEndpoint); ok {
-					leaks++
-				}
-				if v, ok := a.Get(upstreamNote); ok && v.Str() == "dropped 10.0.0.9 (queue full)" {
-					leaks++
-				}
-				if v, ok := a.Get(schema.AttrRequestModel); ok && v.Str() == "vllm.inference.svc:8000" {
-					leaks++
+			for _, ss := range dirty.ResourceSpans().At(0).ScopeSpans().All() {
+				spans := ss.Spans()
+				for i := range spans.Len() {
+					a := spans.At(i).Attributes()
+					if _, ok := a.Get(upstreamTopEndpoint); ok {
+						leaks++
+					}
+					if v, ok := a.Get(upstreamNote); ok && v.Str() == "dropped 10.0.0.9 (queue full)" {
+						leaks++
+					}
+					if v, ok := a.Get(schema.AttrRequestModel); ok && v.Str() == "vllm.inference.svc:8000" {
+						leaks++
+					}
 				}
 			}
 			if leaks != 0 {

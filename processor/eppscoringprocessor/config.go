@@ -45,6 +45,19 @@ type Config struct {
 	// scope of the value rule.
 	SpanNamePrefixes []string `mapstructure:"span_name_prefixes"`
 
+	// ScopeNames are instrumentation scope names (InstrumentationScope.name
+	// of a ScopeSpans) whose spans are all in scope of the value rule,
+	// whatever their names. The default is this module's scheduler
+	// (schema.ScopeScheduler); setting the list replaces it.
+	ScopeNames []string `mapstructure:"scope_names"`
+
+	// ScopeNamePrefixes puts every span whose instrumentation scope name
+	// starts with one of them in scope of the value rule. The default is
+	// upstream EPP's scope prefix (schema.UpstreamScopePrefix), so that every
+	// span of upstream's scheduling path is in scope, including spans
+	// upstream adds later; setting the list replaces it.
+	ScopeNamePrefixes []string `mapstructure:"scope_name_prefixes"`
+
 	// AllowedKeys are attribute keys allowed on schema spans besides the
 	// schema's own. Their values still go through the value rule.
 	AllowedKeys []string `mapstructure:"allowed_keys"`
@@ -61,10 +74,12 @@ type Config struct {
 
 func createDefaultConfig() *Config {
 	return &Config{
-		Mode:           ModeStrip,
-		SpanNames:      schema.UpstreamSpans(),
-		MaxScorerTypes: defaultMaxScorerTypes,
-		Summary:        true,
+		Mode:              ModeStrip,
+		SpanNames:         schema.UpstreamSpans(),
+		ScopeNames:        []string{schema.ScopeScheduler},
+		ScopeNamePrefixes: []string{schema.UpstreamScopePrefix},
+		MaxScorerTypes:    defaultMaxScorerTypes,
+		Summary:           true,
 	}
 }
 
@@ -81,6 +96,12 @@ func (c *Config) Validate() error {
 	}
 	for i, p := range c.SpanNamePrefixes {
 		errs = errors.Join(errs, checkName("span_name_prefixes", i, p, "empty prefix would put every span in scope"))
+	}
+	for i, n := range c.ScopeNames {
+		errs = errors.Join(errs, checkName("scope_names", i, n, "empty scope name (to cover spans without a scope, list their span names)"))
+	}
+	for i, p := range c.ScopeNamePrefixes {
+		errs = errors.Join(errs, checkName("scope_name_prefixes", i, p, "empty prefix would put every span in scope"))
 	}
 	for i, k := range c.AllowedKeys {
 		if err := checkName("allowed_keys", i, k, "empty key"); err != nil {

@@ -27,17 +27,28 @@ func TestLoadConfig(t *testing.T) {
 		{
 			id: component.NewIDWithName(metadata.Type, "report"),
 			expected: &Config{Mode: ModeReport, SpanNames: schema.UpstreamSpans(),
+				ScopeNames: []string{schema.ScopeScheduler}, ScopeNamePrefixes: []string{schema.UpstreamScopePrefix},
 				MaxScorerTypes: defaultMaxScorerTypes, Summary: true},
 		},
 		{
 			id: component.NewIDWithName(metadata.Type, "custom"),
 			expected: &Config{
-				Mode:             ModeStrip,
-				SpanNames:        []string{schema.SpanPickEndpoints, "my_router_span"},
-				SpanNamePrefixes: []string{"my_scheduler."},
-				AllowedKeys:      []string{"llm_d.epp.profile.name"},
-				MaxScorerTypes:   16,
+				Mode:              ModeStrip,
+				SpanNames:         []string{schema.SpanPickEndpoints, "my_router_span"},
+				SpanNamePrefixes:  []string{"my_scheduler."},
+				ScopeNames:        []string{"example.com/my-epp/scheduler"},
+				ScopeNamePrefixes: []string{"example.com/my-epp/plugins/", schema.ScopeUpstreamScheduling},
+				AllowedKeys:       []string{"llm_d.epp.profile.name"},
+				MaxScorerTypes:    16,
 			},
+		},
+		{
+			// Empty lists turn scoping by instrumentation scope off: span
+			// names alone decide, as before scopes existed.
+			id: component.NewIDWithName(metadata.Type, "names_only"),
+			expected: &Config{Mode: ModeStrip, SpanNames: schema.UpstreamSpans(),
+				ScopeNames: []string{}, ScopeNamePrefixes: []string{},
+				MaxScorerTypes: defaultMaxScorerTypes, Summary: true},
 		},
 		{id: component.NewIDWithName(metadata.Type, "bad_mode"), errMsg: `mode: unknown mode "scrub"`},
 		{id: component.NewIDWithName(metadata.Type, "empty_name"), errMsg: "span_names[1]: empty span name"},
@@ -46,6 +57,9 @@ func TestLoadConfig(t *testing.T) {
 		{id: component.NewIDWithName(metadata.Type, "zero_limit"), errMsg: "max_scorer_types: must be at least 1"},
 		{id: component.NewIDWithName(metadata.Type, "huge_limit"), errMsg: "max_scorer_types: 100000 exceeds the cap"},
 		{id: component.NewIDWithName(metadata.Type, "endpoint_allowed_key"), errMsg: "allowed_keys[0]: \"" + scoreFamily + "vllm-7d9f8b6c5d-x2k4p\" is a per-endpoint key"},
+		{id: component.NewIDWithName(metadata.Type, "empty_scope_name"), errMsg: "scope_names[1]: empty scope name"},
+		{id: component.NewIDWithName(metadata.Type, "empty_scope_prefix"), errMsg: "scope_name_prefixes[0]: empty prefix would put every span in scope"},
+		{id: component.NewIDWithName(metadata.Type, "padded_scope_prefix"), errMsg: "scope_name_prefixes[0]: \" " + schema.UpstreamScopePrefix + "\" has leading or trailing whitespace"},
 		{id: component.NewIDWithName(metadata.Type, "padded_name"), errMsg: "span_names[0]: \"" + schema.SpanPickEndpoints + " \" has leading or trailing whitespace"},
 	}
 	for _, tt := range tests {
@@ -67,10 +81,10 @@ func TestLoadConfig(t *testing.T) {
 }
 
 func TestValidateJoinsErrors(t *testing.T) {
-	cfg := &Config{Mode: "", SpanNamePrefixes: []string{""}, MaxScorerTypes: -3}
+	cfg := &Config{Mode: "", SpanNamePrefixes: []string{""}, ScopeNames: []string{" "}, MaxScorerTypes: -3}
 	err := cfg.Validate()
 	require.Error(t, err)
-	for _, field := range []string{"mode:", "span_name_prefixes[0]:", "max_scorer_types:"} {
+	for _, field := range []string{"mode:", "span_name_prefixes[0]:", "scope_names[0]:", "max_scorer_types:"} {
 		assert.Contains(t, err.Error(), field)
 	}
 }

@@ -24,8 +24,14 @@ import (
 //   - a Deployment pod name "<name>-<hash>-<suffix>" (hash 6-10 and suffix 5
 //     characters of Kubernetes' safe alphabet),
 //   - a StatefulSet pod name "<name>-<ordinal>", in pod context only,
-//   - a path ("a/b/c") one of whose segments is one of the above,
-//   - "namespace/name" with any Kubernetes name, in pod context only,
+//   - any Kubernetes object name with a '-' or '.' in it ("decode-worker-a",
+//     a generated name outside the safe alphabet), in pod context only (see
+//     isPodName for what never is one),
+//   - a path ("a/b/c") one of whose segments is one of the above, plain
+//     Kubernetes names excepted (so that, even in pod context,
+//     "meta-llama/Llama-3.1-8B" is no endpoint because of "meta-llama"),
+//   - "namespace/name" with any Kubernetes name, and "/name" (upstream's id
+//     of an endpoint whose namespace is unset), in pod context only,
 //   - one of the above glued to a word by ':', '_', '@' or the like
 //     ("pod:vllm-7d9f8b6c5d-x2k4p", "endpoint:fd00::7").
 //
@@ -169,6 +175,10 @@ func isShapedToken(t, key string, sh shape, glued bool) bool {
 		}
 	} else if isShapedAddress(t, key, sh) {
 		return true
+	} else if sh.colons == 0 && isPodName(t) && isPodContext(key) {
+		// Under a key that says it holds endpoints, any Kubernetes name is
+		// one, whatever made it ("decode-worker-a").
+		return true
 	}
 	if sh.colons > 0 || glued {
 		return hasGluedEndpoint(t, key, sh.colons)
@@ -212,13 +222,14 @@ func isEndpointHost(h, key string) bool {
 // prefix length ("10.0.0.7:8000/v1", "10.0.0.0/8"), a pod or address as any
 // segment ("default/vllm-7d9f8b6c5d-x2k4p", "/api/v1/namespaces/x/pods/<pod>"),
 // and, in pod context, "namespace/name" with any Kubernetes name (upstream's
-// endpoint ids). Out of pod context a plain "org/model" passes. Both parts
-// need a letter, so that "3/8" (a fraction under a key like
+// endpoint ids), the namespace possibly empty ("/pod3": upstream's id when
+// the namespace is unset). Out of pod context a plain "org/model" passes.
+// Both parts need a letter, so that "3/8" (a fraction under a key like
 // "endpoints_ready") is no namespaced name.
 func isPathEndpoint(t, key string) bool {
 	if slash := strings.IndexByte(t, '/'); slash >= 0 && slash == strings.LastIndexByte(t, '/') {
 		ns, name := t[:slash], t[slash+1:]
-		if isPodContext(key) && isDNSLabel(ns) && isK8sName(name) && hasLetter(ns) && hasLetter(name) {
+		if isK8sName(name) && hasLetter(name) && (ns == "" || isDNSLabel(ns) && hasLetter(ns)) && isPodContext(key) {
 			return true
 		}
 	}

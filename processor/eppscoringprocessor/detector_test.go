@@ -73,6 +73,38 @@ func TestIsEndpointValue(t *testing.T) {
 		{"namespaced statefulset glued in pod context", topEndpointsKey, "pod:llm-d/vllm-0", true},
 		{"namespaced bare pod in pod context", topEndpointsKey, "llm-d/my-vllm-pod", true},
 		{"namespaced name under pod key", "k8s.pod.name", "default/my-service", true},
+		// Issue 9: any Kubernetes name under a key that says it holds
+		// endpoints, and upstream's id of a pod without namespace.
+		{"bare pod name in pod context", topEndpointsKey, "decode-worker-a", true},
+		{"bare pod name under pod key", schema.AttrPDPrefillPodAddress, "prefill-worker-b", true},
+		{"generated name with vowels in pod context", topEndpointsKey, "vllm-7d9f8b6c5d-xa2k4", true},
+		{"generated name with 0 and 1 in pod context", topEndpointsKey, "vllm-llama-3-8b-decode-0a1b2c3d-e0f1a", true},
+		{"empty namespace in pod context", topEndpointsKey, "/pod3", true},
+		{"empty namespace dashed in pod context", topEndpointsKey, "/decode-worker-a-rank-0", true},
+		{"upstream endpoint id", topEndpointsKey, "llm-d/vllm-llama-3-8b-decode-l9r4r22jfj-k4msf-rank-0", true},
+		{"upstream endpoint id, deployment shape outside alphabet", topEndpointsKey, "llm-d/vllm-llama-3-8b-decode-wc2nkrvdgl-4pd9z-rank-0", true},
+		{"dotted host in pod context", "server.address", "vllm.example.com", true},
+		{"pod glued in pod context", topEndpointsKey, "pod:decode-worker-a", true},
+		{"pod in text in pod context", "llm_d.epp.endpoint_note", "picked decode-worker-a over decode-worker-b", true},
+		{"pod name under peer key", "net.peer.name", "decode-worker-a", true},
+		// The same shapes without pod context pass: no syntax tells them
+		// from words, scorer names and LoRA adapters.
+		{"bare pod name off pod context", "x", "decode-worker-a", false},
+		{"empty namespace off pod context", "x", "/pod3", false},
+		{"generated name with vowels off pod context", "x", "vllm-7d9f8b6c5d-xa2k4", false},
+		// Values that are never pods, even under a pod key.
+		{"number as string under pod key", topEndpointsKey, "8", false},
+		{"port as string under pod key", schema.AttrPDPrefillPodPort, "8000", false},
+		{"uuid under pod key", topEndpointsKey, "f47ac10b-58cc-4372-a567-0e02b2c3d479", false},
+		{"version under pod key", topEndpointsKey, "v1.2.3", false},
+		{"pre-release under pod key", topEndpointsKey, "v0.3.0-rc1", false},
+		{"bare version under pod key", topEndpointsKey, "1.2.3", false},
+		{"model under pod key", topEndpointsKey, "meta-llama/Llama-3.1-8B-Instruct", false},
+		{"model qwen under pod key", topEndpointsKey, "Qwen/Qwen2.5-7B-Instruct", false},
+		{"word under pod key", topEndpointsKey, "decode", false},
+		{"sentence under pod key", topEndpointsKey, "no endpoints left after filtering", false},
+		{"duration under pod key", topEndpointsKey, "1.5s", false},
+		{"timestamp under pod key", topEndpointsKey, "2026-11-26T20:52:21Z", false},
 		{"version glued to letter", "x", "v1.2.3.4", false},
 		{"five dotted numbers", "x", "release-1.2.3.4.5", false},
 		{"dotted numbers then letter", "x", "build-1.2.3.4a", false},
@@ -241,6 +273,10 @@ func TestDetectorDoesNotAllocate(t *testing.T) {
 		{"x", "pod:vllm-7d9f8b6c5d-x2k4p"},
 		{"x", "endpoint:fd00::7"},
 		{topEndpointsKey, "llm-d/my-vllm-pod"},
+		{topEndpointsKey, "/pod3"},
+		{topEndpointsKey, "decode-worker-a"},
+		{topEndpointsKey, "f47ac10b-58cc-4372-a567-0e02b2c3d479"},
+		{topEndpointsKey, "v0.3.0-rc1"},
 		{"llm_d.epp.picker.score_10.0.0.7", "/api/v1/namespaces/llm-d/pods/vllm-7d9f8b6c5d-x2k4p"},
 	}
 	allocs := testing.AllocsPerRun(100, func() {
@@ -264,6 +300,7 @@ func FuzzEndpointValue(f *testing.F) {
 		"http://10.0.0.5:8000/v1", "dns:///vllm.llm-d.svc.cluster.local:8000", "pod:llm-d/vllm-0",
 		"meta-llama/llama-3.1-8b-instruct", "3f2504e0-4f89-11d3-9a0c-0305e82c3301", "2026-11-26T10:00:00Z",
 		"url:http://", "a/b/c", "x:/y", "://", "1.2.3.4.5", "endpoint:fd00::7",
+		"/pod3", "decode-worker-a", "v0.3.0-rc1", "v1..2", "v1.2-", "f47ac10b-58cc-4372-a567-0e02b2c3d479",
 	} {
 		f.Add(topEndpointsKey, v)
 		f.Add(schema.AttrRequestModel, v)
@@ -276,4 +313,36 @@ func FuzzEndpointValue(f *testing.F) {
 		isEndpointKey(key)
 		isEndpointKey(val)
 	})
+}
+
+// Where the shapes are ambiguous the key decides, and that is the
+// decision: under a key that says it holds endpoints, a LoRA adapter or
+// scorer name is read as the pod name it could be (the traps pass under
+// their own keys, TestTrapsPassUnderAnyKey).
+func TestPodContextDecidesAmbiguousNames(t *testing.T) {
+	for _, v := range []string{"llama-3.1-8b-sql-lora", "prefix-cache-scorer", "tweet-summary-0"} {
+		if !isEndpointValue(topEndpointsKey, v) {
+			t.Errorf("isEndpointValue(%q, %q) = false, want true: a Kubernetes name under an endpoint key", topEndpointsKey, v)
+		}
+	}
+}
+
+func TestIsVersionAndUUID(t *testing.T) {
+	for v, want := range map[string]bool{
+		"v1.2": true, "v1.2.3": true, "v0.3.0-rc1": true, "v1.2.3+build.7": true,
+		"v1": false, "v1.": false, "v1..2": false, "v1.2-": true, "v.1.2": false, "version-1.2": false, "va.b": false,
+	} {
+		if got := isVersion(v); got != want {
+			t.Errorf("isVersion(%q) = %v, want %v", v, got, want)
+		}
+	}
+	for v, want := range map[string]bool{
+		"f47ac10b-58cc-4372-a567-0e02b2c3d479": true, "F47AC10B-58CC-4372-A567-0E02B2C3D479": true,
+		"f47ac10b-58cc-4372-a567-0e02b2c3d47": false, "f47ac10b-58cc-4372-a567_0e02b2c3d479": false,
+		"g47ac10b-58cc-4372-a567-0e02b2c3d479": false,
+	} {
+		if got := isUUID(v); got != want {
+			t.Errorf("isUUID(%q) = %v, want %v", v, got, want)
+		}
+	}
 }

@@ -118,6 +118,7 @@ func spanSnapshots(t *testing.T, td ptrace.Traces) []spanSnapshot {
 	for i := range rss.Len() {
 		sss := rss.At(i).ScopeSpans()
 		for j := range sss.Len() {
+			wholeScope := scope.scopeInScope(sss.At(j).Scope().Name())
 			spans := sss.At(j).Spans()
 			for k := range spans.Len() {
 				one := ptrace.NewTraces()
@@ -125,7 +126,7 @@ func spanSnapshots(t *testing.T, td ptrace.Traces) []spanSnapshot {
 				name := spans.At(k).Name()
 				snaps = append(snaps, spanSnapshot{
 					name:    name,
-					inScope: schema.Classify(name) != schema.NotSchema || scope.inScope(name),
+					inScope: schema.Classify(name) != schema.NotSchema || wholeScope || scope.inScope(name),
 					proto:   marshalTraces(t, one),
 				})
 			}

@@ -42,7 +42,7 @@ var goldenCases = []goldenCase{
 			b.span(schema.SpanScorePrefixCache).Attributes().PutInt(schema.AttrPrefixBlocks, 12)
 			pick := b.span(schema.SpanPickEndpoints)
 			pick.Attributes().PutEmptySlice(topScoresKey).FromRaw([]any{0.9, 0.8})
-			out := b.span("gateway.request")
+			out := b.scope(gatewayScope).span("gateway.request")
 			out.Attributes().PutStr("net.peer.ip", "10.0.0.7")
 			out.Attributes().PutStr("k8s.pod.name", testPod)
 		},
@@ -182,6 +182,77 @@ var goldenCases = []goldenCase{
 		},
 	},
 	{
+		// The default scope by instrumentation scope: every span of
+		// upstream EPP's scopes is in scope, whatever its name (P/D's
+		// prepare_disaggregation names the prefill pod, a span upstream may
+		// add later names another), while another service's spans in the
+		// same trace stay untouched even when they share a name.
+		name: "instrumentation_scopes",
+		build: func(b *traceBuilder) {
+			b.scope(schema.ScopeUpstreamScheduling)
+			b.span(schema.SpanRunSchedulerProfile).Attributes().PutStr(schema.AttrProfileName, "prefill")
+			b.chain()
+			b.span(schema.SpanPickEndpoints).Attributes().PutEmptySlice(topEndpointsKey).FromRaw([]any{
+				"llm-d/vllm-llama-3-8b-prefill-wc2nkrvdgl-4fpl5-rank-0"})
+			b.scope(schema.ScopeUpstreamPlugins)
+			pick := b.span(schema.SpanPickDisaggProfile).Attributes()
+			pick.PutStr(schema.AttrRequestModel, "meta-llama/Llama-3.1-8B-Instruct")
+			pick.PutStr(schema.AttrProfileHandlerDecision, "run_prefill")
+			pick.PutStr(schema.AttrMMModality, "none")
+			pick.PutInt(schema.AttrMMHashCount, 0)
+			prep := b.span(schema.SpanPrepareDisaggregation).Attributes()
+			prep.PutStr(schema.AttrRequestModel, "llama-3.1-8b-sql-lora")
+			prep.PutBool(schema.AttrPDDisaggregationUsed, true)
+			prep.PutStr(schema.AttrPDPrefillPodAddress, "10.244.1.15")
+			prep.PutStr(schema.AttrPDPrefillPodPort, "8000")
+			prep.PutStr(schema.AttrEncodeEndpoints, "[fd00::7]:8000,10.244.2.3:8000")
+			prep.PutStr(schema.AttrEncodeReason, "no_encode_profile_result")
+			// A scope and span name upstream does not have (yet).
+			b.scope(schema.UpstreamScopePrefix+"/requestcontrol").span("admit_request").Attributes().PutStr("llm_d.epp.admitted.target_pod", "decode-worker-a")
+			gw := b.scope(gatewayScope)
+			gw.span("gateway.request").Attributes().PutStr("net.peer.ip", "10.244.1.15")
+			gw.span(schema.SpanPrepareDisaggregation).Attributes().PutStr(schema.AttrPDPrefillPodAddress, "10.244.1.15")
+			b.scope("llm-d-disagg-sidecar").span("pd_proxy").Attributes().PutStr(schema.AttrPDProxyPrefillTarget, "10.244.1.15:8000")
+		},
+	},
+	{
+		// Scoping by instrumentation scope alone, the span name lists off.
+		name: "scopes_only",
+		cfg: func(c *Config) {
+			c.SpanNames = nil
+			c.ScopeNames = nil
+			c.ScopeNamePrefixes = []string{schema.ScopeUpstreamPlugins}
+		},
+		build: func(b *traceBuilder) {
+			b.scope(schema.ScopeUpstreamScheduling)
+			b.span(schema.SpanPickEndpoints).Attributes().PutEmptySlice(topEndpointsKey).FromRaw([]any{"llm-d/" + testPod})
+			b.scope(schema.ScopeUpstreamPlugins)
+			b.span(schema.SpanPrepareDisaggregation).Attributes().PutStr(schema.AttrPDPrefillPodAddress, "fd00::7")
+		},
+	},
+	{
+		// Endpoint shapes that only a key saying "endpoint" or "pod"
+		// gives away: a hand-made pod name, a generated name with letters
+		// outside Kubernetes' random alphabet, upstream's id of a pod whose
+		// namespace is unset. The same values under other keys, and the
+		// values that are never pods under any key, stay.
+		name: "pod_context_names",
+		build: func(b *traceBuilder) {
+			pick := b.span(schema.SpanPickEndpoints).Attributes()
+			pick.PutEmptySlice(topEndpointsKey).FromRaw([]any{"/pod3", "/pod4"})
+			pick.PutStr("llm_d.epp.picker.best_pod", "decode-worker-a")
+			pick.PutStr("llm_d.epp.picker.best_endpoint", "vllm-7d9f8b6c5d-xa2k4")
+			pick.PutStr("llm_d.epp.picker.note", "decode-worker-a")
+			pick.PutStr("llm_d.epp.picker.path", "/pod3")
+			pick.PutStr(schema.AttrRequestModel, "meta-llama/Llama-3.1-8B-Instruct")
+			prep := b.span(schema.SpanPrepareDisaggregation).Attributes()
+			prep.PutStr(schema.AttrPDPrefillPodPort, "8000")
+			prep.PutStr("llm_d.epp.pd.prefill_pod_request", testRequestID)
+			prep.PutStr("llm_d.epp.pd.endpoint_picker_version", "v0.3.0-rc1")
+			prep.PutStr("llm_d.epp.pd.endpoint_model", "meta-llama/Llama-3.1-8B-Instruct")
+		},
+	},
+	{
 		name: "report_mode",
 		cfg:  func(c *Config) { c.Mode = ModeReport },
 		build: func(b *traceBuilder) {
@@ -201,12 +272,14 @@ var goldenCases = []goldenCase{
 	},
 	{
 		// Operator config: an extra allowed key (its value still vetted), a
-		// custom span name and prefix in scope, pick_endpoints left out.
+		// custom span name and prefix in scope, pick_endpoints left out (and
+		// no instrumentation scope in scope as a whole).
 		name: "custom_scope",
 		cfg: func(c *Config) {
 			c.AllowedKeys = []string{"llm_d.epp.profile.name", "llm_d.epp.target"}
 			c.SpanNames = []string{"my_router"}
 			c.SpanNamePrefixes = []string{"my_scheduler."}
+			c.ScopeNames = nil
 		},
 		build: func(b *traceBuilder) {
 			s := b.scoring()

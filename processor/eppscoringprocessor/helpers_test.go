@@ -41,8 +41,25 @@ func newTraceBuilder() *traceBuilder {
 	rs := td.ResourceSpans().AppendEmpty()
 	rs.Resource().Attributes().PutStr("service.name", "llm-d-epp")
 	ss := rs.ScopeSpans().AppendEmpty()
-	ss.Scope().SetName("github.com/scorelens/scorelens/scheduler")
+	ss.Scope().SetName(schema.ScopeScheduler)
 	return &traceBuilder{td: td, spans: ss.Spans()}
+}
+
+// gatewayScope is the instrumentation scope of another service's spans in
+// the same trace (the gateway's): out of scope of the rule by default.
+const gatewayScope = "gateway"
+
+// scope starts a new ScopeSpans of the same resource: the spans built next
+// belong to the named instrumentation scope.
+func (b *traceBuilder) scope(name string) *traceBuilder {
+	sss := b.td.ResourceSpans().At(0).ScopeSpans()
+	ss := sss.At(sss.Len() - 1)
+	if ss.Spans().Len() > 0 {
+		ss = sss.AppendEmpty()
+	}
+	ss.Scope().SetName(name)
+	b.spans = ss.Spans()
+	return b
 }
 
 func (b *traceBuilder) span(name string) ptrace.Span {

@@ -70,6 +70,8 @@ type eppProcessor struct {
 	summary   bool
 	names     []string
 	prefixes  []string
+	scopes    []string
+	scopePres []string
 	allowed   map[string]struct{}
 	types     *scorerTypes
 	telemetry *metadata.TelemetryBuilder
@@ -89,6 +91,8 @@ func newProcessor(set processor.Settings, cfg *Config) (*eppProcessor, error) {
 		summary:   cfg.Summary,
 		names:     append([]string(nil), cfg.SpanNames...),
 		prefixes:  append([]string(nil), cfg.SpanNamePrefixes...),
+		scopes:    append([]string(nil), cfg.ScopeNames...),
+		scopePres: append([]string(nil), cfg.ScopeNamePrefixes...),
 		types:     newScorerTypes(cfg.MaxScorerTypes),
 		telemetry: tb,
 	}
@@ -114,21 +118,44 @@ func (p *eppProcessor) processTraces(ctx context.Context, td ptrace.Traces) (ptr
 	return td, nil
 }
 
-// apply runs the rule over a batch, counting into t.
+// apply runs the rule over a batch, counting into t. The instrumentation
+// scope is classified once per ScopeSpans, not per span.
 func (p *eppProcessor) apply(td ptrace.Traces, t *tally) {
 	rss := td.ResourceSpans()
 	for i := 0; i < rss.Len(); i++ {
 		sss := rss.At(i).ScopeSpans()
 		for j := 0; j < sss.Len(); j++ {
-			spans := sss.At(j).Spans()
+			ss := sss.At(j)
+			whole := p.scopeInScope(ss.Scope().Name())
+			spans := ss.Spans()
 			for k := 0; k < spans.Len(); k++ {
-				p.processSpan(spans.At(k), t)
+				p.processSpan(spans.At(k), whole, t)
 			}
 		}
 	}
 }
 
-// inScope is the check every non-schema span pays: a few string compares.
+// scopeInScope reports whether every span of an instrumentation scope is in
+// scope of the rule (scope_names, scope_name_prefixes).
+func (p *eppProcessor) scopeInScope(scope string) bool {
+	if scope == "" {
+		return false
+	}
+	for _, n := range p.scopes {
+		if scope == n {
+			return true
+		}
+	}
+	for _, pre := range p.scopePres {
+		if strings.HasPrefix(scope, pre) {
+			return true
+		}
+	}
+	return false
+}
+
+// inScope is the check every non-schema span of an out-of-scope
+// instrumentation scope pays: a few string compares.
 func (p *eppProcessor) inScope(name string) bool {
 	for _, n := range p.names {
 		if name == n {
@@ -143,10 +170,12 @@ func (p *eppProcessor) inScope(name string) bool {
 	return false
 }
 
-func (p *eppProcessor) processSpan(span ptrace.Span, t *tally) {
+// processSpan applies the rule to one span; wholeScope says that the span's
+// instrumentation scope puts all its spans in scope.
+func (p *eppProcessor) processSpan(span ptrace.Span, wholeScope bool, t *tally) {
 	name := span.Name()
 	kind := schema.Classify(name)
-	if kind == schema.NotSchema && !p.inScope(name) {
+	if kind == schema.NotSchema && !wholeScope && !p.inScope(name) {
 		return
 	}
 	t.checked++

@@ -30,7 +30,7 @@ func violationsBatch() ptrace.Traces {
 	sc.Attributes().PutDouble(scoreFamily+testPod, 1)          // endpoint_key
 	b.scorer(testPod, testPod)                                 // renamed: endpoint_type; its type and name: endpoint_value x2
 	b.span(schema.SpanPickEndpoints).Attributes().PutEmptySlice(topEndpointsKey).FromRaw([]any{testNamespace + "/" + testPod})
-	b.span("gateway.request").Attributes().PutStr("net.peer.ip", "10.0.0.7") // out of scope
+	b.scope(gatewayScope).span("gateway.request").Attributes().PutStr("net.peer.ip", "10.0.0.7") // out of scope
 	return b.td
 }
 
@@ -129,11 +129,13 @@ func TestReportModeChangesNothing(t *testing.T) {
 func TestCleanBatchDoesNotAllocate(t *testing.T) {
 	b := newTraceBuilder()
 	for range 10 {
+		b.scope(schema.ScopeScheduler)
 		b.span(schema.SpanRunSchedulerProfile)
 		b.chain()
 		pick := b.span(schema.SpanPickEndpoints)
 		pick.Attributes().PutEmptySlice(topScoresKey).FromRaw([]any{0.9, 0.8})
-		b.span("gateway.request").Attributes().PutStr("net.peer.ip", "10.0.0.7")
+		b.scope(schema.ScopeUpstreamPlugins).span(schema.SpanPickDisaggProfile).Attributes().PutStr(schema.AttrProfileHandlerDecision, "run_decode")
+		b.scope(gatewayScope).span("gateway.request").Attributes().PutStr("net.peer.ip", "10.0.0.7")
 	}
 	p := newTestProcessor(t, createDefaultConfig())
 	td := b.td

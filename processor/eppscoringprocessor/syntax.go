@@ -175,6 +175,60 @@ func isStatefulSetPod(t string) bool {
 	return isK8sName(t[:j]) && isLetter(t[0])
 }
 
+// isPodName decides a token without '/' or ':' in pod context: a
+// Kubernetes object name with a '-' or '.' (a single word, such as
+// "endpoints" in "8/8 endpoints", is no syntax of a pod), starting with a
+// letter, that is neither a UUID nor a version ("v1.2.3", "v0.3.0-rc1"):
+// those are request ids and releases, not pods. Numbers as strings ("8",
+// "8000") start with a digit.
+func isPodName(t string) bool {
+	return isLetter(t[0]) && isK8sName(t) && strings.IndexAny(t, "-.") >= 0 && !isUUID(t) && !isVersion(t)
+}
+
+// isUUID accepts the 8-4-4-4-12 hex form.
+func isUUID(t string) bool {
+	if len(t) != 36 {
+		return false
+	}
+	for i := 0; i < len(t); i++ {
+		switch i {
+		case 8, 13, 18, 23:
+			if t[i] != '-' {
+				return false
+			}
+		default:
+			if !isHex(t[i]) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// isVersion accepts "v" + a dotted number with at least one dot, then
+// optionally a pre-release or build suffix after '-' or '+'.
+func isVersion(t string) bool {
+	if len(t) < 4 || t[0] != 'v' || !isDigit(t[1]) {
+		return false
+	}
+	dots := 0
+	for i := 2; i < len(t); i++ {
+		switch c := t[i]; {
+		case c == '.':
+			if t[i-1] == '.' {
+				return false
+			}
+			dots++
+		case isDigit(c):
+		case c == '-' || c == '+':
+			return dots > 0 && t[i-1] != '.'
+		default:
+			return false
+		}
+	}
+	return dots > 0 && t[len(t)-1] != '.'
+}
+
 // isK8sName accepts a Kubernetes object name (a DNS subdomain): lowercase
 // alphanumerics, '-' and '.', starting and ending with an alphanumeric.
 func isK8sName(s string) bool {
