@@ -7,7 +7,9 @@
 // otlp | console | none, OTEL_EXPORTER_OTLP_ENDPOINT, ..._PROTOCOL = grpc |
 // http/protobuf, OTEL_TRACES_SAMPLER and _ARG, OTEL_SERVICE_NAME). With
 // console, stdout carries one JSON span per line; the summary and logs go to
-// stderr. Spans are flushed before exit, on SIGINT and SIGTERM too.
+// stderr. Spans are flushed before the summary is printed and before exit,
+// on SIGINT and SIGTERM too; a lost span (a failed export, a flush cut short)
+// makes eppsim exit 1 with one line saying how many and where they were going.
 package main
 
 import (
@@ -28,6 +30,11 @@ func main() {
 		fmt.Fprintln(os.Stderr, "eppsim:", err)
 		os.Exit(2)
 	}
+	// A reader that goes away (eppsim | head) makes writes fail with EPIPE
+	// instead of killing eppsim mid-export: spans the console exporter can
+	// no longer write are counted as lost and said so on stderr, and the
+	// OTLP exporters finish their flush whatever happened to stdout.
+	signal.Ignore(syscall.SIGPIPE)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	// After the first signal a second one kills at once.
 	context.AfterFunc(ctx, stop)
