@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -49,34 +50,59 @@ func runArgs(t *testing.T, collector, sim string, ports []int) ([]string, []stri
 }
 
 // TestScorelensRun runs the program behind `make run` end to end: it must
-// print the per-scorer table and the processor's counts, and stop the
-// collector cleanly.
+// print the per-scorer table with the sampler in effect, the connector's
+// counts next to eppsim's true ones, and the processor's counts, and stop
+// the collector cleanly. At ratio 1 nothing is extrapolated: every count
+// must equal the truth exactly.
 func TestScorelensRun(t *testing.T) {
 	collector := collectorBinary(t)
 	sim := eppsimBinary(t)
 	run := buildRun(t)
-	ports, err := otelcol.FreePorts(5)
-	if err != nil {
-		t.Fatal(err)
-	}
-	args, env := runArgs(t, collector, sim, ports)
-	cmd := exec.Command(run, args...)
-	cmd.Env = append(os.Environ(), env...)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("scorelens-run: %v\n%s", err, out.String())
-	}
-	for _, want := range []string{
-		"TYPE", "NAME", "CALLS", "P50", "P99",
-		scorerMetric,
-		" 200 chains",
-		processorPrefix + "spans_checked",
-		"collector stopped cleanly",
+	for _, tt := range []struct {
+		ratio string
+		want  []string
+	}{
+		{"0.25", []string{"sampled with parentbased_traceidratio 0.25", "(th:c)"}},
+		{"1", []string{"sampled with parentbased_traceidratio 1", "(th:0)", "true 200 (error +0.0%)"}},
 	} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("output lacks %q:\n%s", want, out.String())
-		}
+		t.Run("ratio "+tt.ratio, func(t *testing.T) {
+			ports, err := otelcol.FreePorts(5)
+			if err != nil {
+				t.Fatal(err)
+			}
+			args, env := runArgs(t, collector, sim, ports)
+			cmd := exec.Command(run, append(args, "-sample-ratio", tt.ratio)...)
+			cmd.Env = append(os.Environ(), env...)
+			var out bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &out, &out
+			if err := cmd.Run(); err != nil {
+				t.Fatalf("scorelens-run: %v\n%s", err, out.String())
+			}
+			for _, want := range append([]string{
+				"TYPE", "NAME", "CALLS", "TRUE", "ERROR", "P50", "P99",
+				scorerMetric,
+				"eppsim: 200 chains, ",
+				processorPrefix + "spans_checked",
+				"collector stopped cleanly",
+			}, tt.want...) {
+				if !strings.Contains(out.String(), want) {
+					t.Errorf("output lacks %q:\n%s", want, out.String())
+				}
+			}
+			if tt.ratio != "1" {
+				return
+			}
+			// Every scorer row: calls = true = 200, error +0.0%.
+			rows := regexp.MustCompile(`(?m)^(\S+) +(\S+) +(\d+) +(\d+) +(\S+) `).FindAllStringSubmatch(out.String(), -1)
+			if len(rows) == 0 {
+				t.Fatalf("no scorer rows:\n%s", out.String())
+			}
+			for _, r := range rows {
+				if r[3] != "200" || r[4] != "200" || r[5] != "+0.0%" {
+					t.Errorf("row %q: want 200 calls, 200 true, +0.0%%", r[0])
+				}
+			}
+		})
 	}
 }
 
