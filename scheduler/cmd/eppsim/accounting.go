@@ -178,8 +178,10 @@ func (a *accounting) loss(flushErr error) error {
 	return &lossError{lost: ended - exported, ended: ended, dest: a.dest, cause: cause}
 }
 
-// writeSummary prints the sampler, the scoring chains run and sampled, and
-// the spans exported. sampler describes the sampler in effect.
+// writeSummary prints the sampler in effect (and the threshold it writes,
+// "" for none), the scoring chains run and sampled (by profile when more
+// than one was seen), and the spans exported. scorelens-run reads these
+// lines: keep their shape.
 func (a *accounting) writeSummary(w io.Writer, tc tracingConfig, threshold string) {
 	switch tc.sampler {
 	case samplerRatio, samplerParentRatio:
