@@ -364,7 +364,8 @@ func printScorers(out io.Writer, o options, tr truth, fams otelcol.Families) err
 		head = "PROFILE\t" + head
 	}
 	fmt.Fprintln(tw, head)
-	var total float64
+	var total, worst float64
+	compared := 0
 	for _, r := range rows {
 		c, ok := calls[strings.Join(r.Labels, "\x00")]
 		if !ok { // no calls counter: the histogram counts the same calls
@@ -379,13 +380,21 @@ func printScorers(out io.Writer, o options, tr truth, fams otelcol.Families) err
 		trueCell, errCell := "?", "-"
 		if want, known := tr.chainsOf(profile, byProfile); known {
 			trueCell, errCell = fmt.Sprintf("%.0f", want), errPercent(c, want)
+			if want > 0 {
+				worst = max(worst, math.Abs(100*(c-want)/want))
+				compared++
+			}
 		}
 		n := len(r.Labels)
 		fmt.Fprintf(tw, "%s\t%s\t%.0f\t%s\t%s\t%s\t%s\t%s\n", r.Labels[n-2], r.Labels[n-1], c, trueCell, errCell,
 			quantile(r.P50, r), quantile(r.P99, r), seconds(r.Sum/r.Count))
 	}
 	tw.Flush()
-	fmt.Fprintf(out, "%d scorer series, %.0f scorer calls\n", len(rows), total)
+	fmt.Fprintf(out, "%d scorer series, %.0f scorer calls", len(rows), total)
+	if compared > 0 {
+		fmt.Fprintf(out, "; largest error against the truth %.1f%% (%d series compared)", worst, compared)
+	}
+	fmt.Fprintln(out)
 
 	var chainLabels []string
 	if byProfile {

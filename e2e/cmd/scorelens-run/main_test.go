@@ -176,6 +176,7 @@ func TestScorerTable(t *testing.T) {
 				regexp.MustCompile(`(?m)^TYPE +NAME +CALLS +TRUE +ERROR +P50`),
 				regexp.MustCompile(`(?m)^queue-scorer +queue-scorer +400 +410 +-2\.4% `),
 				regexp.MustCompile(`(?m)^whole chain \(\S+\): 400 chains, true 410 \(error -2\.4%\)`),
+				regexp.MustCompile(`(?m)^2 scorer series, 800 scorer calls; largest error against the truth 2\.4% \(2 series compared\)$`),
 			},
 			wantNot: []string{"PROFILE", "note:"},
 		},
