@@ -10,8 +10,12 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/sampling"
 
 	"github.com/scorelens/scorelens/e2e/internal/otelcol"
+	"github.com/scorelens/scorelens/scheduler/schema"
 )
 
 // buildRun builds the program behind `make run`.
@@ -134,5 +138,59 @@ func TestScorelensRunPortInUse(t *testing.T) {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// TestEppsimSampledTraffic sends eppsim's traffic sampled at 0.25 through
+// the collector and reads every exported span's tracestate with contrib's
+// own sampling package (what its spanmetrics connector extrapolates with):
+// each must state a threshold worth 4 spans, and the scoring spans that
+// arrive must be exactly the chains eppsim says it sampled.
+func TestEppsimSampledTraffic(t *testing.T) {
+	c := startCollector(t)
+	sim := eppsimBinary(t)
+	cmd := exec.Command(sim, "-requests", "800", "-endpoints", "8", "-seed", "5")
+	cmd.Env = append(os.Environ(),
+		"OTEL_TRACES_EXPORTER=otlp",
+		"OTEL_EXPORTER_OTLP_PROTOCOL=grpc",
+		"OTEL_EXPORTER_OTLP_ENDPOINT=http://"+c.grpc,
+		"OTEL_TRACES_SAMPLER=parentbased_traceidratio",
+		"OTEL_TRACES_SAMPLER_ARG=0.25",
+	)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("eppsim: %v\n%s", err, stderr.String())
+	}
+	m := regexp.MustCompile(`(?m)^scoring chains: 800, sampled (\d+) `).FindStringSubmatch(stderr.String())
+	if m == nil {
+		t.Fatalf("eppsim's summary does not count 800 chains:\n%s", stderr.String())
+	}
+	sampled, _ := strconv.Atoi(m[1])
+
+	var spans []span
+	eventually(t, 30*time.Second, "every accepted span exported to the file", func() (bool, string) {
+		accepted := counter(c.scrape(t, c.ownURL), "otelcol_receiver_accepted_spans", nil)
+		spans = c.exportedSpans(t)
+		return accepted > 0 && float64(len(spans)) == accepted,
+			"accepted " + strconv.FormatFloat(accepted, 'f', -1, 64) + ", exported " + strconv.Itoa(len(spans))
+	})
+	scoring := 0
+	for _, s := range spans {
+		if s.Name() == schema.SpanScoring {
+			scoring++
+		}
+		ts, err := sampling.NewW3CTraceState(s.TraceState().AsRaw())
+		if err != nil {
+			t.Fatalf("span %s: tracestate %q: %v", s.Name(), s.TraceState().AsRaw(), err)
+		}
+		th, ok := ts.OTelValue().TValueThreshold()
+		if !ok || ts.OTelValue().AdjustedCount() != 4 {
+			t.Fatalf("span %s: tracestate %q: threshold %v (%v), adjusted count %v; want 4",
+				s.Name(), s.TraceState().AsRaw(), th, ok, ts.OTelValue().AdjustedCount())
+		}
+	}
+	if scoring != sampled || sampled == 0 {
+		t.Errorf("%d scoring spans arrived, eppsim sampled %d chains", scoring, sampled)
 	}
 }
