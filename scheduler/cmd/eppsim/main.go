@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -35,11 +36,24 @@ func main() {
 	// no longer write are counted as lost and said so on stderr, and the
 	// OTLP exporters finish their flush whatever happened to stdout.
 	signal.Ignore(syscall.SIGPIPE)
+	normalizeEndpointEnv()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	// After the first signal a second one kills at once.
 	context.AfterFunc(ctx, stop)
 	if err := run(ctx, cfg, os.Getenv, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "eppsim:", err)
 		os.Exit(1)
+	}
+}
+
+// normalizeEndpointEnv spells a bare host:port OTLP endpoint (upstream EPP's
+// documented form) as the http:// URL eppsim reads it as. eppsim passes the
+// endpoint to the exporters explicitly, but they read the environment too,
+// and log a misleading "parse url" error for a bare host:port.
+func normalizeEndpointEnv() {
+	for _, name := range []string{envEndpoint, envTracesEndpoint} {
+		if v := strings.TrimSpace(os.Getenv(name)); v != "" && !strings.Contains(v, "://") {
+			_ = os.Setenv(name, "http://"+v)
+		}
 	}
 }

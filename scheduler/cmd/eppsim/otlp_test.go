@@ -196,7 +196,8 @@ func TestExportFailureExits1(t *testing.T) {
 			code := runMain(t, []string{
 				envTracesExporter + "=" + exporterOTLP,
 				envProtocol + "=" + protocol,
-				envEndpoint + "=http://" + addr,
+				// Bare host:port, upstream EPP's documented form.
+				envEndpoint + "=" + addr,
 				// The gRPC exporter retries an unreachable collector until its
 				// timeout (10 s by default): keep the test short. Its error
 				// then says either why it could not connect or that time ran out.
@@ -210,6 +211,9 @@ func TestExportFailureExits1(t *testing.T) {
 				if strings.Contains(line, "traces export") || strings.HasPrefix(line, "eppsim: ") && strings.Contains(line, "lost") {
 					errLines = append(errLines, line)
 				}
+			}
+			if strings.Contains(stderr.String(), "parse url") {
+				t.Errorf("the exporter complained about the bare endpoint:\n%s", stderr.String())
 			}
 			if len(errLines) != 1 {
 				t.Fatalf("%d error lines, want exactly one:\n%s", len(errLines), stderr.String())
