@@ -38,13 +38,41 @@ type accounting struct {
 	// that trace are its.
 	lastTrace   trace.TraceID
 	lastProfile string
+	// byRuns: the scheduler makes run_scheduler_profile spans, whose
+	// starts count the chains (see chainCount).
+	byRuns bool
 }
 
 // chainCounts are scoring chains started and sampled, by profile name ("":
-// the chain has no run_scheduler_profile span naming its profile).
+// the chain has no run_scheduler_profile span naming its profile at start).
 type chainCounts map[string]*chainCount
 
-type chainCount struct{ total, sampled uint64 }
+// chainCount counts a profile's runs (run_scheduler_profile spans started)
+// and its scoring chains (llm_d.epp.scoring spans started), each with how
+// many were sampled. A scheduler may start the scoring span only when the
+// profile's span records (ours does, to spend nothing on unsampled
+// chains): then only the runs count every chain, sampled or not.
+type chainCount struct{ runs, runsSampled, chains, chainsSampled uint64 }
+
+// total is the true number of chains: the profile's runs when the
+// scheduler makes run_scheduler_profile spans (byRuns), else the scoring
+// spans started.
+func (c *chainCount) total(byRuns bool) uint64 {
+	if byRuns {
+		return c.runs
+	}
+	return c.chains
+}
+
+// count returns the profile's counts, created on first use.
+func (c chainCounts) count(profile string) *chainCount {
+	n := c[profile]
+	if n == nil {
+		n = &chainCount{}
+		c[profile] = n
+	}
+	return n
+}
 
 func newAccounting(dest string) *accounting {
 	return &accounting{dest: dest, chains: chainCounts{}}
@@ -121,6 +149,12 @@ func (c countingSampler) ShouldSample(p sdktrace.SamplingParameters) sdktrace.Sa
 		}
 		c.acct.mu.Lock()
 		c.acct.lastTrace, c.acct.lastProfile = p.TraceID, profile
+		n := c.acct.chains.count(profile)
+		n.runs++
+		if res.Decision == sdktrace.RecordAndSample {
+			n.runsSampled++
+		}
+		c.acct.byRuns = true
 		c.acct.mu.Unlock()
 	case schema.SpanScoring:
 		c.acct.mu.Lock()
@@ -128,14 +162,10 @@ func (c countingSampler) ShouldSample(p sdktrace.SamplingParameters) sdktrace.Sa
 		if p.TraceID == c.acct.lastTrace {
 			profile = c.acct.lastProfile
 		}
-		n := c.acct.chains[profile]
-		if n == nil {
-			n = &chainCount{}
-			c.acct.chains[profile] = n
-		}
-		n.total++
+		n := c.acct.chains.count(profile)
+		n.chains++
 		if res.Decision == sdktrace.RecordAndSample {
-			n.sampled++
+			n.chainsSampled++
 		}
 		c.acct.mu.Unlock()
 	}
@@ -202,8 +232,8 @@ func (a *accounting) writeSummary(w io.Writer, tc tracingConfig, threshold strin
 	var total, sampled uint64
 	profiles := make([]string, 0, len(a.chains))
 	for p, n := range a.chains {
-		total += n.total
-		sampled += n.sampled
+		total += n.total(a.byRuns)
+		sampled += n.chainsSampled
 		profiles = append(profiles, p)
 	}
 	slices.Sort(profiles)
@@ -220,7 +250,7 @@ func (a *accounting) writeSummary(w io.Writer, tc tracingConfig, threshold strin
 		if name == "" {
 			name = "(none)"
 		}
-		fmt.Fprintf(w, "  profile %s: %d, sampled %d\n", name, a.chains[p].total, a.chains[p].sampled)
+		fmt.Fprintf(w, "  profile %s: %d, sampled %d\n", name, a.chains[p].total(a.byRuns), a.chains[p].chainsSampled)
 	}
 	a.mu.Unlock()
 	fmt.Fprintf(w, "spans: %d sampled spans ended, %d exported to %s", a.ended.Load(), a.exported.Load(), a.dest)

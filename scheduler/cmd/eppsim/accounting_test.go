@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -14,83 +15,104 @@ import (
 	"github.com/scorelens/scorelens/scheduler/schema"
 )
 
-// TestChainsByProfile: the counting sampler attributes each scoring chain
-// to the run_scheduler_profile span it starts under (named at start, as a
-// sampler can see it), sampled or not, in traces of one and two profiles.
+// TestChainsByProfile: the counting sampler counts every scoring chain,
+// sampled or not, in traces of one and two profiles, whether the scheduler
+// names the profile when it starts its span (then chains are counted per
+// profile) or only once the span records, and whether it starts the scoring
+// span of an unsampled profile at all (then the profile runs count it).
 func TestChainsByProfile(t *testing.T) {
-	acct := newAccounting("test")
-	rec := tracetest.NewSpanRecorder()
-	// Every other trace is sampled: the counts must not depend on it.
-	sampled := 0
-	decide := samplerFunc(func(p sdktrace.SamplingParameters) sdktrace.SamplingResult {
-		if p.TraceID[15]%2 == 0 {
-			return sdktrace.SamplingResult{Decision: sdktrace.RecordAndSample}
-		}
-		return sdktrace.SamplingResult{Decision: sdktrace.Drop}
-	})
-	// Outside ParentBased, as newTracerProvider wraps it: inside, it would
-	// see the roots only.
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(countingSampler{Sampler: sdktrace.ParentBased(decide), acct: acct}),
-		sdktrace.WithSpanProcessor(rec))
-	tr := tp.Tracer("test")
-	chain := func(ctx context.Context, profile string) {
-		var opts []trace.SpanStartOption
-		if profile != "" {
-			opts = append(opts, trace.WithAttributes(attribute.String(schema.AttrProfileName, profile)))
-		}
-		ctx, run := tr.Start(ctx, schema.SpanRunSchedulerProfile, opts...)
-		_, scoring := tr.Start(ctx, schema.SpanScoring)
-		scoring.End()
-		run.End()
+	tests := []struct {
+		name string
+		// nameAtStart: the profile name is a start attribute, which the
+		// sampler sees; else it is set after start, on recording spans.
+		nameAtStart bool
+		// alwaysChain: the scoring span is started even when the profile's
+		// span does not record.
+		alwaysChain bool
+		wantLines   []string
+	}{
+		{"named at start", true, true, []string{"  profile decode: 40, sampled ", "  profile prefill: 10, sampled "}},
+		{"named when recording, chain only when recording", false, false, nil},
+		{"named when recording, chain always", false, true, nil},
 	}
-	const requests = 40
-	for i := range requests {
-		ctx, root := tr.Start(context.Background(), spanGatewayRequest)
-		if root.SpanContext().IsSampled() {
-			sampled++
-		}
-		if i%4 == 0 { // disaggregated: prefill, then decode
-			chain(ctx, "prefill")
-		}
-		chain(ctx, "decode")
-		root.End()
-	}
-	// The sampled chains, counted again from what the SDK recorded.
-	wantPrefillSampled, wantDecodeSampled := 0, 0
-	for _, s := range rec.Ended() {
-		if s.Name() != schema.SpanRunSchedulerProfile {
-			continue
-		}
-		for _, a := range s.Attributes() {
-			if string(a.Key) == schema.AttrProfileName && a.Value.AsString() == "prefill" {
-				wantPrefillSampled++
-			} else if string(a.Key) == schema.AttrProfileName {
-				wantDecodeSampled++
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			acct := newAccounting("test")
+			rec := tracetest.NewSpanRecorder()
+			// Every other trace is sampled: the counts must not depend on it.
+			decide := samplerFunc(func(p sdktrace.SamplingParameters) sdktrace.SamplingResult {
+				if p.TraceID[15]%2 == 0 {
+					return sdktrace.SamplingResult{Decision: sdktrace.RecordAndSample}
+				}
+				return sdktrace.SamplingResult{Decision: sdktrace.Drop}
+			})
+			// Outside ParentBased, as newTracerProvider wraps it: inside, it
+			// would see the roots only.
+			tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(countingSampler{Sampler: sdktrace.ParentBased(decide), acct: acct}),
+				sdktrace.WithSpanProcessor(rec))
+			tr := tp.Tracer("test")
+			profileName := attribute.Key(schema.AttrProfileName)
+			chain := func(ctx context.Context, profile string) {
+				var opts []trace.SpanStartOption
+				if tt.nameAtStart {
+					opts = append(opts, trace.WithAttributes(profileName.String(profile)))
+				}
+				ctx, run := tr.Start(ctx, schema.SpanRunSchedulerProfile, opts...)
+				if run.IsRecording() {
+					run.SetAttributes(profileName.String(profile))
+				}
+				if run.IsRecording() || tt.alwaysChain {
+					_, scoring := tr.Start(ctx, schema.SpanScoring)
+					scoring.End()
+				}
+				run.End()
 			}
-		}
-	}
-	if sampled == 0 || sampled == requests {
-		t.Fatalf("%d of %d roots sampled: the test needs both", sampled, requests)
-	}
-	want := chainCounts{"prefill": {total: requests / 4, sampled: uint64(wantPrefillSampled)}, "decode": {total: requests, sampled: uint64(wantDecodeSampled)}}
-	if len(acct.chains) != len(want) {
-		t.Fatalf("profiles %v, want prefill and decode", acct.chains)
-	}
-	for p, w := range want {
-		if got := acct.chains[p]; got == nil || *got != *w {
-			t.Errorf("profile %s: %+v, want %+v", p, got, w)
-		}
-	}
-	var out bytes.Buffer
-	acct.writeSummary(&out, tracingConfig{sampler: samplerParentOn}, "")
-	for _, line := range []string{
-		"scoring chains: 50, sampled",
-		"  profile decode: 40, sampled",
-		"  profile prefill: 10, sampled",
-	} {
-		if !strings.Contains(out.String(), line) {
-			t.Errorf("summary lacks %q:\n%s", line, out.String())
-		}
+			const requests = 40
+			sampledRoots := 0
+			for i := range requests {
+				ctx, root := tr.Start(context.Background(), spanGatewayRequest)
+				if root.SpanContext().IsSampled() {
+					sampledRoots++
+				}
+				if i%4 == 0 { // disaggregated: prefill, then decode
+					chain(ctx, "prefill")
+				}
+				chain(ctx, "decode")
+				root.End()
+			}
+			if sampledRoots == 0 || sampledRoots == requests {
+				t.Fatalf("%d of %d roots sampled: the test needs both", sampledRoots, requests)
+			}
+			// The sampled chains, counted again from what the SDK recorded.
+			sampled := map[string]int{}
+			for _, s := range rec.Ended() {
+				if s.Name() != schema.SpanRunSchedulerProfile {
+					continue
+				}
+				for _, a := range s.Attributes() {
+					if a.Key == profileName {
+						sampled[a.Value.AsString()]++
+					}
+				}
+			}
+			var out bytes.Buffer
+			acct.writeSummary(&out, tracingConfig{sampler: samplerParentOn}, "")
+			want := append([]string{fmt.Sprintf("scoring chains: 50, sampled %d (", sampled["decode"]+sampled["prefill"])}, tt.wantLines...)
+			for _, line := range want {
+				if strings.HasPrefix(line, "  profile decode") {
+					line += fmt.Sprint(sampled["decode"])
+				}
+				if strings.HasPrefix(line, "  profile prefill") {
+					line += fmt.Sprint(sampled["prefill"])
+				}
+				if !strings.Contains(out.String(), line) {
+					t.Errorf("summary lacks %q:\n%s", line, out.String())
+				}
+			}
+			if tt.wantLines == nil && strings.Contains(out.String(), "  profile ") {
+				t.Errorf("summary names profiles it could not tell apart:\n%s", out.String())
+			}
+		})
 	}
 }
 
