@@ -43,6 +43,7 @@ type options struct {
 	requests, endpoints                int
 	rate                               float64
 	sampleRatio                        float64 // eppsim's parentbased_traceidratio argument
+	eppsimFlags                        string  // more eppsim flags, space-separated
 	settle, timeout                    time.Duration
 }
 
@@ -62,6 +63,7 @@ func main() {
 	flag.Float64Var(&o.rate, "rate", 0, "eppsim -rate (0: as fast as possible)")
 	flag.Float64Var(&o.sampleRatio, "sample-ratio", 0.25,
 		"eppsim samples with parentbased_traceidratio at this ratio, as upstream's EPP does (its default is 0.1); the connector extrapolates from the threshold in each span's tracestate. 1 samples everything")
+	flag.StringVar(&o.eppsimFlags, "eppsim-flags", "", "more eppsim flags, space-separated (e.g. -disagg for prefill/decode traffic, -seed 7)")
 	flag.DurationVar(&o.settle, "settle", 3*time.Second,
 		"how long the scorer counts must stay unchanged before the table is printed (more than the connector's metrics_flush_interval)")
 	flag.DurationVar(&o.timeout, "timeout", 2*time.Minute, "deadline of the whole run")
@@ -126,6 +128,7 @@ func drive(ctx context.Context, o options, col *otelcol.Process, out io.Writer) 
 
 	args := []string{"-requests", strconv.Itoa(o.requests), "-endpoints", strconv.Itoa(o.endpoints),
 		"-rate", strconv.FormatFloat(o.rate, 'g', -1, 64)}
+	args = append(args, strings.Fields(o.eppsimFlags)...)
 	ratio := strconv.FormatFloat(o.sampleRatio, 'g', -1, 64)
 	fmt.Fprintf(out, "scorelens: eppsim %v -> %s (OTLP gRPC), sampled with %s %s: the connector's counts are extrapolated, eppsim's are the truth\n",
 		args, o.otlp, samplerName, ratio)
@@ -173,12 +176,16 @@ type truth struct {
 	// wrote: how many chains one sampled chain stands for.
 	adjusted float64
 	th       string
+	// unsplit: several profiles ran but eppsim could not count chains per
+	// profile; a scorer's true calls (its profile's chains) are unknown.
+	unsplit bool
 }
 
 var (
 	samplerLine = regexp.MustCompile(`(?m)^sampler: \S+ \S+, writes ot=th:([0-9a-f]+) \(probability \S+, adjusted count (\S+)\)$`)
 	chainsLine  = regexp.MustCompile(`(?m)^scoring chains: (\d+), sampled (\d+) `)
 	profileLine = regexp.MustCompile(`(?m)^  profile (\S+): (\d+), sampled (\d+)$`)
+	unsplitLine = regexp.MustCompile(`(?m)^profiles: .*true chains per profile unknown`)
 )
 
 // parseTruth reads eppsim's summary (printed on stderr after its flush).
@@ -199,6 +206,7 @@ func parseTruth(summary string) (truth, error) {
 	if t.adjusted, err = strconv.ParseFloat(m[2], 64); err != nil || !(t.adjusted >= 1) {
 		return t, fmt.Errorf("eppsim's sampler line: adjusted count %q", m[2])
 	}
+	t.unsplit = unsplitLine.MatchString(summary)
 	for _, m := range profileLine.FindAllStringSubmatch(summary, -1) {
 		if t.profiles == nil {
 			t.profiles = map[string][2]float64{}
@@ -222,6 +230,16 @@ func (t truth) chainsOf(profile string, byProfile bool) (float64, bool) {
 	}
 	c, ok := t.profiles[profile]
 	return c[0], ok
+}
+
+// callsOf returns the true number of calls of a scorer of a profile: one
+// per chain of that profile. Over series merged across several profiles it
+// is unknown (a scorer need not be in every profile).
+func (t truth) callsOf(profile string, byProfile bool) (float64, bool) {
+	if !byProfile && (t.unsplit || len(t.profiles) > 1) {
+		return 0, false
+	}
+	return t.chainsOf(profile, byProfile)
 }
 
 // checkNoLoss compares the chains the connector counted with the chains
@@ -378,7 +396,7 @@ func printScorers(out io.Writer, o options, tr truth, fams otelcol.Families) err
 			fmt.Fprintf(tw, "%s\t", orNone(profile))
 		}
 		trueCell, errCell := "?", "-"
-		if want, known := tr.chainsOf(profile, byProfile); known {
+		if want, known := tr.callsOf(profile, byProfile); known {
 			trueCell, errCell = fmt.Sprintf("%.0f", want), errPercent(c, want)
 			if want > 0 {
 				worst = max(worst, math.Abs(100*(c-want)/want))

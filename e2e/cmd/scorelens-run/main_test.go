@@ -146,6 +146,12 @@ func TestParseTruth(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("parseTruth = %+v, want %+v", got, want)
 	}
+	unsplit, err := parseTruth("sampler: parentbased_traceidratio 0.25, writes ot=th:c (probability 0.25, adjusted count 4)\n" +
+		"scoring chains: 530, sampled 130 (24.53%)\n" +
+		"profiles: decode, prefill (named on recording spans only: true chains per profile unknown)\n")
+	if err != nil || !unsplit.unsplit || unsplit.profiles != nil {
+		t.Errorf("parseTruth of an unsplit run = %+v, %v", unsplit, err)
+	}
 	for _, bad := range []string{
 		"eppsim: 410 requests\n",
 		"scoring chains: 530, sampled 130 (24.53%)\nsampler: parentbased_always_on (no threshold written)\n",
@@ -203,6 +209,16 @@ func TestScorerTable(t *testing.T) {
 			chains:  map[string]float64{"decode": 400},
 			truth:   truth{chains: 410, sampled: 100, adjusted: 4, th: "c"},
 			want:    []*regexp.Regexp{regexp.MustCompile(`(?m)^decode +queue-scorer +queue-scorer +400 +\? +- `)},
+		},
+		{
+			name:    "several profiles, neither series nor eppsim split by profile",
+			scorers: []series{{"", "queue-scorer", 400}},
+			chains:  map[string]float64{"": 400},
+			truth:   truth{chains: 410, sampled: 100, adjusted: 4, th: "c", unsplit: true},
+			want: []*regexp.Regexp{
+				regexp.MustCompile(`(?m)^queue-scorer +queue-scorer +400 +\? +- `),
+				regexp.MustCompile(`(?m)^whole chain \(\S+\): 400 chains, true 410 \(error -2\.4%\)`),
+			},
 		},
 		{
 			name:    "a connector that does not extrapolate",

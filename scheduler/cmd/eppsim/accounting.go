@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -41,6 +43,10 @@ type accounting struct {
 	// byRuns: the scheduler makes run_scheduler_profile spans, whose
 	// starts count the chains (see chainCount).
 	byRuns bool
+	// named are the profile names on the sampled run_scheduler_profile
+	// spans that ended: the profiles there are, even when the scheduler
+	// names them too late for the sampler to count chains per profile.
+	named map[string]bool
 }
 
 // chainCounts are scoring chains started and sampled, by profile name ("":
@@ -75,7 +81,7 @@ func (c chainCounts) count(profile string) *chainCount {
 }
 
 func newAccounting(dest string) *accounting {
-	return &accounting{dest: dest, chains: chainCounts{}}
+	return &accounting{dest: dest, chains: chainCounts{}, named: map[string]bool{}}
 }
 
 // exportError is an export failure that the accounting has counted: the
@@ -126,6 +132,15 @@ type countingProcessor struct {
 func (c countingProcessor) OnEnd(s sdktrace.ReadOnlySpan) {
 	if s.SpanContext().IsSampled() {
 		c.acct.ended.Add(1)
+		if s.Name() == schema.SpanRunSchedulerProfile {
+			for _, kv := range s.Attributes() {
+				if string(kv.Key) == schema.AttrProfileName {
+					c.acct.mu.Lock()
+					c.acct.named[kv.Value.Emit()] = true
+					c.acct.mu.Unlock()
+				}
+			}
+		}
 	}
 	c.SpanProcessor.OnEnd(s)
 }
@@ -242,6 +257,12 @@ func (a *accounting) writeSummary(w io.Writer, tc tracingConfig, threshold strin
 		pct = 100 * float64(sampled) / float64(total)
 	}
 	fmt.Fprintf(w, "scoring chains: %d, sampled %d (%.2f%%)\n", total, sampled, pct)
+	if n := a.chains[""]; len(profiles) == 1 && n != nil && len(a.named) > 1 {
+		// Several profiles ran, but none was named at start: the totals
+		// cannot be split by profile.
+		fmt.Fprintf(w, "profiles: %s (named on recording spans only: true chains per profile unknown)\n",
+			strings.Join(slices.Sorted(maps.Keys(a.named)), ", "))
+	}
 	for _, p := range profiles {
 		if p == "" && len(profiles) == 1 {
 			break
