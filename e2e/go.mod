@@ -3,6 +3,7 @@ module github.com/scorelens/scorelens/e2e
 go 1.26.0
 
 require (
+	github.com/open-telemetry/opentelemetry-collector-contrib/pkg/sampling v0.165.1
 	github.com/prometheus/client_model v0.6.3
 	github.com/prometheus/common v0.73.1
 	github.com/scorelens/scorelens/scheduler v0.0.0

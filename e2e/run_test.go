@@ -6,11 +6,16 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/sampling"
 
 	"github.com/scorelens/scorelens/e2e/internal/otelcol"
+	"github.com/scorelens/scorelens/scheduler/schema"
 )
 
 // buildRun builds the program behind `make run`.
@@ -49,34 +54,59 @@ func runArgs(t *testing.T, collector, sim string, ports []int) ([]string, []stri
 }
 
 // TestScorelensRun runs the program behind `make run` end to end: it must
-// print the per-scorer table and the processor's counts, and stop the
-// collector cleanly.
+// print the per-scorer table with the sampler in effect, the connector's
+// counts next to eppsim's true ones, and the processor's counts, and stop
+// the collector cleanly. At ratio 1 nothing is extrapolated: every count
+// must equal the truth exactly.
 func TestScorelensRun(t *testing.T) {
 	collector := collectorBinary(t)
 	sim := eppsimBinary(t)
 	run := buildRun(t)
-	ports, err := otelcol.FreePorts(5)
-	if err != nil {
-		t.Fatal(err)
-	}
-	args, env := runArgs(t, collector, sim, ports)
-	cmd := exec.Command(run, args...)
-	cmd.Env = append(os.Environ(), env...)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("scorelens-run: %v\n%s", err, out.String())
-	}
-	for _, want := range []string{
-		"TYPE", "NAME", "CALLS", "P50", "P99",
-		scorerMetric,
-		" 200 chains",
-		processorPrefix + "spans_checked",
-		"collector stopped cleanly",
+	for _, tt := range []struct {
+		ratio string
+		want  []string
+	}{
+		{"0.25", []string{"sampled with parentbased_traceidratio 0.25", "(th:c)"}},
+		{"1", []string{"sampled with parentbased_traceidratio 1", "(th:0)", "true 200 (error +0.0%)"}},
 	} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("output lacks %q:\n%s", want, out.String())
-		}
+		t.Run("ratio "+tt.ratio, func(t *testing.T) {
+			ports, err := otelcol.FreePorts(5)
+			if err != nil {
+				t.Fatal(err)
+			}
+			args, env := runArgs(t, collector, sim, ports)
+			cmd := exec.Command(run, append(args, "-sample-ratio", tt.ratio)...)
+			cmd.Env = append(os.Environ(), env...)
+			var out bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &out, &out
+			if err := cmd.Run(); err != nil {
+				t.Fatalf("scorelens-run: %v\n%s", err, out.String())
+			}
+			for _, want := range append([]string{
+				"TYPE", "NAME", "CALLS", "TRUE", "ERROR", "P50", "P99",
+				scorerMetric,
+				"eppsim: 200 chains, ",
+				processorPrefix + "spans_checked",
+				"collector stopped cleanly",
+			}, tt.want...) {
+				if !strings.Contains(out.String(), want) {
+					t.Errorf("output lacks %q:\n%s", want, out.String())
+				}
+			}
+			if tt.ratio != "1" {
+				return
+			}
+			// Every scorer row: calls = true = 200, error +0.0%.
+			rows := regexp.MustCompile(`(?m)^(\S+) +(\S+) +(\d+) +(\d+) +(\S+) `).FindAllStringSubmatch(out.String(), -1)
+			if len(rows) == 0 {
+				t.Fatalf("no scorer rows:\n%s", out.String())
+			}
+			for _, r := range rows {
+				if r[3] != "200" || r[4] != "200" || r[5] != "+0.0%" {
+					t.Errorf("row %q: want 200 calls, 200 true, +0.0%%", r[0])
+				}
+			}
+		})
 	}
 }
 
@@ -108,5 +138,59 @@ func TestScorelensRunPortInUse(t *testing.T) {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// TestEppsimSampledTraffic sends eppsim's traffic sampled at 0.25 through
+// the collector and reads every exported span's tracestate with contrib's
+// own sampling package (what its spanmetrics connector extrapolates with):
+// each must state a threshold worth 4 spans, and the scoring spans that
+// arrive must be exactly the chains eppsim says it sampled.
+func TestEppsimSampledTraffic(t *testing.T) {
+	c := startCollector(t)
+	sim := eppsimBinary(t)
+	cmd := exec.Command(sim, "-requests", "800", "-endpoints", "8", "-seed", "5")
+	cmd.Env = append(os.Environ(),
+		"OTEL_TRACES_EXPORTER=otlp",
+		"OTEL_EXPORTER_OTLP_PROTOCOL=grpc",
+		"OTEL_EXPORTER_OTLP_ENDPOINT=http://"+c.grpc,
+		"OTEL_TRACES_SAMPLER=parentbased_traceidratio",
+		"OTEL_TRACES_SAMPLER_ARG=0.25",
+	)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("eppsim: %v\n%s", err, stderr.String())
+	}
+	m := regexp.MustCompile(`(?m)^scoring chains: 800, sampled (\d+) `).FindStringSubmatch(stderr.String())
+	if m == nil {
+		t.Fatalf("eppsim's summary does not count 800 chains:\n%s", stderr.String())
+	}
+	sampled, _ := strconv.Atoi(m[1])
+
+	var spans []span
+	eventually(t, 30*time.Second, "every accepted span exported to the file", func() (bool, string) {
+		accepted := counter(c.scrape(t, c.ownURL), "otelcol_receiver_accepted_spans", nil)
+		spans = c.exportedSpans(t)
+		return accepted > 0 && float64(len(spans)) == accepted,
+			"accepted " + strconv.FormatFloat(accepted, 'f', -1, 64) + ", exported " + strconv.Itoa(len(spans))
+	})
+	scoring := 0
+	for _, s := range spans {
+		if s.Name() == schema.SpanScoring {
+			scoring++
+		}
+		ts, err := sampling.NewW3CTraceState(s.TraceState().AsRaw())
+		if err != nil {
+			t.Fatalf("span %s: tracestate %q: %v", s.Name(), s.TraceState().AsRaw(), err)
+		}
+		th, ok := ts.OTelValue().TValueThreshold()
+		if !ok || ts.OTelValue().AdjustedCount() != 4 {
+			t.Fatalf("span %s: tracestate %q: threshold %v (%v), adjusted count %v; want 4",
+				s.Name(), s.TraceState().AsRaw(), th, ok, ts.OTelValue().AdjustedCount())
+		}
+	}
+	if scoring != sampled || sampled == 0 {
+		t.Errorf("%d scoring spans arrived, eppsim sampled %d chains", scoring, sampled)
 	}
 }

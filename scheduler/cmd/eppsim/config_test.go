@@ -187,19 +187,23 @@ func TestNewSampler(t *testing.T) {
 		sampler string
 		arg     float64
 		want    string // the SDK's description of the sampler
+		wantTh  string // the threshold it writes
 	}{
-		{samplerOn, 1, "AlwaysOnSampler"},
-		{samplerOff, 1, "AlwaysOffSampler"},
-		{samplerRatio, 0.25, "TraceIDRatioBased{0.25}"},
-		{samplerParentOn, 1, "ParentBased{root:AlwaysOnSampler"},
-		{samplerParentOff, 1, "ParentBased{root:AlwaysOffSampler"},
-		{samplerParentRatio, 0.1, "ParentBased{root:TraceIDRatioBased{0.1}"},
+		{samplerOn, 1, "AlwaysOnSampler", ""},
+		{samplerOff, 1, "AlwaysOffSampler", ""},
+		{samplerRatio, 0.25, "TraceIDRatioBased{0.25}", "c"},
+		{samplerParentOn, 1, "ParentBased{root:AlwaysOnSampler", ""},
+		{samplerParentOff, 1, "ParentBased{root:AlwaysOffSampler", ""},
+		{samplerParentRatio, 0.1, "ParentBased{root:TraceIDRatioBased{0.1}", "e666"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.sampler, func(t *testing.T) {
-			got := newSampler(tracingConfig{sampler: tt.sampler, samplerArg: tt.arg}).Description()
-			if !strings.HasPrefix(got, tt.want) {
-				t.Errorf("sampler %q, want %q", got, tt.want)
+			s, th, err := newSampler(tracingConfig{sampler: tt.sampler, samplerArg: tt.arg})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := s.Description(); !strings.HasPrefix(got, tt.want) || th != tt.wantTh {
+				t.Errorf("sampler %q writing th %q, want %q writing %q", got, th, tt.want, tt.wantTh)
 			}
 		})
 	}
@@ -223,17 +227,17 @@ func TestNewTracerProviderPerExporter(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			tp, shutdown, err := newTracerProvider(context.Background(), tc, io.Discard)
+			tr, err := newTracerProvider(context.Background(), tc, io.Discard)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, isSDK := tp.(*sdktrace.TracerProvider); isSDK != tt.wantSDK {
-				t.Errorf("provider %T, want SDK %v", tp, tt.wantSDK)
+			if _, isSDK := tr.provider.(*sdktrace.TracerProvider); isSDK != tt.wantSDK {
+				t.Errorf("provider %T, want SDK %v", tr.provider, tt.wantSDK)
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			defer cancel()
 			// Nothing was exported, so shutting down reaches no collector.
-			if err := shutdown(ctx); err != nil {
+			if err := tr.flush(ctx); err != nil {
 				t.Errorf("shutdown: %v", err)
 			}
 		})

@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"math"
 	"slices"
+	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
@@ -17,36 +19,51 @@ import (
 const flushTimeout = 5 * time.Second
 
 // run is the program after flag parsing: tracing from the environment, the
-// simulation until it ends or ctx is cancelled, spans flushed, the summary
-// on stderr. Spans of the console exporter go to stdout; nothing else does.
-func run(ctx context.Context, cfg config, getenv func(string) string, stdout, stderr io.Writer) (err error) {
+// simulation until it ends, ctx is cancelled or an export fails, spans
+// flushed, then the summary on stderr. Spans of the console exporter go to
+// stdout; nothing else does. The flush comes before any output after the
+// start line, so a reader that goes away early (eppsim 2>&1 | head) cannot
+// cut it short. The error is non-nil when a span was lost, whatever the
+// protocol: it says how many, where they were going and why.
+func run(ctx context.Context, cfg config, getenv func(string) string, stdout, stderr io.Writer) error {
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	tc, err := tracingFromEnv(getenv)
 	if err != nil {
 		return err
 	}
-	tp, shutdown, err := newTracerProvider(ctx, tc, stdout)
+	tr, err := newTracerProvider(ctx, tc, stdout)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		// A cancelled ctx (a signal) must not cut the flush short.
-		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), flushTimeout)
-		defer cancel()
-		if serr := shutdown(fctx); serr != nil && err == nil {
-			err = fmt.Errorf("flushing spans to %s: %w", tc.destination(), serr)
+	// Failed exports are counted and reported once, in the final error;
+	// the SDK would otherwise print a line for each one as it happens.
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
+		var counted *exportError
+		if !errors.As(err, &counted) {
+			log.Warn("OpenTelemetry SDK", "error", err)
 		}
-	}()
+	}))
 	// As an EPP would: libraries that trace through the global see it too.
-	otel.SetTracerProvider(tp)
+	otel.SetTracerProvider(tr.provider)
 
-	sim, err := newSimulation(cfg, tp)
+	// The first failed export ends the run: the exporter has already
+	// retried what it could, the counts downstream are wrong from then on,
+	// and a dead collector would otherwise make every batch wait out its
+	// timeout.
+	simCtx, stopSim := context.WithCancel(ctx)
+	defer stopSim()
+	var exportFailed atomic.Bool
+	tr.acct.mu.Lock()
+	tr.acct.onFail = func() { exportFailed.Store(true); stopSim() }
+	tr.acct.mu.Unlock()
+
+	sim, err := newSimulation(cfg, tr.provider)
 	if err != nil {
-		return err
+		return errors.Join(err, tr.flush(ctx))
 	}
 	if cfg.duration > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, cfg.duration)
+		simCtx, cancel = context.WithTimeout(simCtx, cfg.duration)
 		defer cancel()
 	}
 	attrs := []any{"requests", cfg.requests, "endpoints", cfg.endpoints, "rate", cfg.rate,
@@ -56,14 +73,30 @@ func run(ctx context.Context, cfg config, getenv func(string) string, stdout, st
 	}
 	if tc.exporter != exporterNone {
 		attrs = append(attrs, "sampler", tc.sampler, "service", tc.serviceName)
+		if tc.sampler == samplerRatio || tc.sampler == samplerParentRatio {
+			attrs = append(attrs, "sampler_arg", tc.samplerArg)
+		}
 	}
 	log.Info("eppsim starting", attrs...)
-	sim.run(ctx)
+	sim.run(simCtx)
+	stoppedByFailure := exportFailed.Load()
+
+	// A cancelled ctx (a signal) must not cut the flush short.
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), flushTimeout)
+	lossErr := tr.flush(fctx)
+	cancel()
+
 	if sim.stats.firstErr != nil {
 		log.Warn("requests failed to schedule", "failed", sim.stats.failed, "first_error", sim.stats.firstErr)
 	}
 	sim.writeSummary(stderr)
-	return nil
+	if tc.exporter != exporterNone {
+		tr.acct.writeSummary(stderr, tc, tr.threshold)
+	}
+	if lossErr != nil && stoppedByFailure {
+		lossErr = fmt.Errorf("%w (the run stopped at the first failed export, after %d requests)", lossErr, sim.stats.requests)
+	}
+	return lossErr
 }
 
 // writeSummary prints the run's figures: throughput, scheduling latency,

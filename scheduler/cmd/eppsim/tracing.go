@@ -13,19 +13,35 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
+
+	"github.com/scorelens/scorelens/scheduler/cmd/eppsim/internal/sampling"
 )
 
-// newTracerProvider builds the provider tc asks for and the function that
-// flushes and stops it. With the none exporter it is a no-op provider: no
-// SDK, so the scheduler's scoring path does no tracing work at all.
-// Console spans go to stdout, one JSON object per line.
-func newTracerProvider(ctx context.Context, tc tracingConfig, stdout io.Writer) (trace.TracerProvider, func(context.Context) error, error) {
+// tracing is the tracer provider a run uses, and what it counts.
+type tracing struct {
+	provider trace.TracerProvider
+	acct     *accounting
+	// shutdown flushes and stops the provider; nil without an SDK.
+	shutdown func(context.Context) error
+	// threshold is what the ratio sampler writes as ot=th ("" for none).
+	threshold string
+}
+
+// newTracerProvider builds the provider tc asks for. With the none exporter
+// it is a no-op provider: no SDK, so the scheduler's scoring path does no
+// tracing work at all. Console spans go to stdout, one JSON object per line.
+// The exporter, the batcher and the sampler are wrapped to count (see
+// accounting): spans handed to the exporter against those it exported, and
+// the scoring chains started and sampled.
+func newTracerProvider(ctx context.Context, tc tracingConfig, stdout io.Writer) (*tracing, error) {
+	t := &tracing{acct: newAccounting(tc.destination())}
 	if tc.exporter == exporterNone {
-		return noop.NewTracerProvider(), func(context.Context) error { return nil }, nil
+		t.provider = noop.NewTracerProvider()
+		return t, nil
 	}
 	exp, err := newExporter(ctx, tc, stdout)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	res, err := resource.New(ctx,
 		resource.WithSchemaURL(semconv.SchemaURL),
@@ -33,18 +49,34 @@ func newTracerProvider(ctx context.Context, tc tracingConfig, stdout io.Writer) 
 		resource.WithAttributes(semconv.ServiceName(tc.serviceName)),
 	)
 	if err != nil {
-		return nil, nil, fmt.Errorf("tracing resource: %w", err)
+		return nil, fmt.Errorf("tracing resource: %w", err)
 	}
+	sampler, threshold, err := newSampler(tc)
+	if err != nil {
+		return nil, err
+	}
+	t.threshold = threshold
+	// Blocking: at full speed eppsim ends spans faster than an exporter
+	// drains them, and the SDK's default is to drop the overflow without a
+	// word. A simulator that loses spans silently would make every count
+	// downstream lie, so it slows down instead.
+	bsp := sdktrace.NewBatchSpanProcessor(countingExporter{SpanExporter: exp, acct: t.acct}, sdktrace.WithBlocking())
 	tp := sdktrace.NewTracerProvider(
-		// Blocking: at full speed eppsim ends spans faster than an exporter
-		// drains them, and the SDK's default is to drop the overflow without
-		// a word. A simulator that loses spans silently would make every
-		// count downstream lie, so it slows down instead.
-		sdktrace.WithBatcher(exp, sdktrace.WithBlocking()),
+		sdktrace.WithSpanProcessor(countingProcessor{SpanProcessor: bsp, acct: t.acct}),
 		sdktrace.WithResource(res),
-		sdktrace.WithSampler(newSampler(tc)),
+		sdktrace.WithSampler(countingSampler{Sampler: sampler, acct: t.acct}),
 	)
-	return tp, tp.Shutdown, nil
+	t.provider, t.shutdown = tp, tp.Shutdown
+	return t, nil
+}
+
+// flush exports what is left and stops the provider, then returns the
+// loss: nil when every span that ended was exported.
+func (t *tracing) flush(ctx context.Context) error {
+	if t.shutdown == nil {
+		return nil
+	}
+	return t.acct.loss(t.shutdown(ctx))
 }
 
 // destination describes where spans go, for messages.
@@ -93,19 +125,32 @@ func newExporter(ctx context.Context, tc tracingConfig, stdout io.Writer) (sdktr
 	}
 }
 
-func newSampler(tc tracingConfig) sdktrace.Sampler {
+// newSampler returns the sampler tc names and, for the ratio samplers, the
+// threshold they write ("" when the ratio is 0 and nothing is sampled).
+// The ratio samplers are the specification's consistent TraceIdRatioBased
+// (package sampling), not the SDK's, which writes no threshold.
+func newSampler(tc tracingConfig) (sdktrace.Sampler, string, error) {
 	switch tc.sampler {
 	case samplerOn:
-		return sdktrace.AlwaysSample()
+		return sdktrace.AlwaysSample(), "", nil
 	case samplerOff:
-		return sdktrace.NeverSample()
-	case samplerRatio:
-		return sdktrace.TraceIDRatioBased(tc.samplerArg)
+		return sdktrace.NeverSample(), "", nil
 	case samplerParentOff:
-		return sdktrace.ParentBased(sdktrace.NeverSample())
-	case samplerParentRatio:
-		return sdktrace.ParentBased(sdktrace.TraceIDRatioBased(tc.samplerArg))
+		return sdktrace.ParentBased(sdktrace.NeverSample()), "", nil
+	case samplerRatio, samplerParentRatio:
+		s, err := sampling.TraceIDRatioBased(tc.samplerArg)
+		if err != nil {
+			return nil, "", fmt.Errorf("sampler %s: %w", tc.sampler, err)
+		}
+		th := ""
+		if t, ok := s.Threshold(); ok {
+			th = t.String()
+		}
+		if tc.sampler == samplerRatio {
+			return s, th, nil
+		}
+		return sdktrace.ParentBased(s), th, nil
 	default: // samplerParentOn; tracingFromEnv let no other value through
-		return sdktrace.ParentBased(sdktrace.AlwaysSample())
+		return sdktrace.ParentBased(sdktrace.AlwaysSample()), "", nil
 	}
 }
