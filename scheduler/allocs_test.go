@@ -139,7 +139,8 @@ func TestGlobalProviderChild(t *testing.T) {
 	for _, s := range rec.Ended() {
 		names = append(names, s.Name())
 	}
-	want := []string{schema.ScorerSpanPrefix + "kv", schema.ScorerSpanPrefix + "q", schema.SpanScoring}
+	want := []string{schema.SpanFilterEndpoints, schema.ScorerSpanPrefix + "kv", schema.ScorerSpanPrefix + "q", schema.SpanScoring,
+		schema.SpanPickEndpoints, schema.SpanRunSchedulerProfile}
 	if len(names) != len(want) {
 		t.Fatalf("after installing an SDK: spans %v, want %v", names, want)
 	}

@@ -78,8 +78,11 @@ func TestRealPluginsSpanTree(t *testing.T) {
 			byName[s.Name()] = s
 		}
 		parent := byName[schema.SpanScoring]
-		if parent == nil || len(spans) != 6 {
-			t.Fatalf("request %d: %d spans, want scoring + 4 scorers + score_prefix_cache", i, len(spans))
+		if parent == nil || len(spans) != 9 {
+			t.Fatalf("request %d: %d spans, want profile, filter, scoring + 4 scorers + score_prefix_cache, pick", i, len(spans))
+		}
+		if prof := byName[schema.SpanRunSchedulerProfile]; prof == nil || parent.Parent().SpanID() != prof.SpanContext().SpanID() {
+			t.Fatalf("request %d: the scoring span is not under %s", i, schema.SpanRunSchedulerProfile)
 		}
 		for _, typ := range []string{scorer.KVCacheUtilizationType, scorer.QueueType, scorer.PrefixCacheType, scorer.LoRAAffinityType} {
 			c := byName[schema.ScorerSpanPrefix+typ]

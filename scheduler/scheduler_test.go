@@ -354,7 +354,9 @@ func TestSchedulerOptionsOverrideProfiles(t *testing.T) {
 		opts      []scheduler.Option
 		wantSpans int
 	}{
-		{"profile's own provider", nil, 2},
+		// run_scheduler_profile, filter_endpoints, llm_d.epp.scoring, the
+		// scorer, pick_endpoints.
+		{"profile's own provider", nil, 5},
 		{"WithoutTracing from New", []scheduler.Option{scheduler.WithoutTracing()}, 0},
 	}
 	for _, tc := range tests {
@@ -374,8 +376,8 @@ func TestSchedulerOptionsOverrideProfiles(t *testing.T) {
 			if _, err := prof.Run(context.Background(), &framework.InferenceRequest{}, testfleet.Upstream(3, "m")); err != nil {
 				t.Fatal(err)
 			}
-			if got := len(rec.Ended()); got != 2 {
-				t.Errorf("the given profile changed: %d spans, want 2", got)
+			if got := len(rec.Ended()); got != 5 {
+				t.Errorf("the given profile changed: %d spans, want 5", got)
 			}
 		})
 	}
