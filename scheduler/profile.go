@@ -24,6 +24,9 @@ type Profile struct {
 	// preRequest are the profile's plugins that implement
 	// framework.PreRequest, each once, collected at construction.
 	preRequest []framework.PreRequest
+	// responseHeader are the profile's plugins that implement
+	// framework.ResponseHeader, each once.
+	responseHeader []framework.ResponseHeader
 	// states recycles per-Run buffers so that Run allocates nothing of
 	// its own once warm.
 	states sync.Pool
@@ -74,6 +77,11 @@ func newProfile(name string, filters []framework.Filter, scorers []*WeightedScor
 		cfg:        cfg,
 		tracer:     newTracer(cfg),
 		preRequest: preRequestPlugins(nil, plugins),
+	}
+	for _, pl := range plugins {
+		if rh, ok := pl.(framework.ResponseHeader); ok && !containsPlugin(p.responseHeader, rh) {
+			p.responseHeader = append(p.responseHeader, rh)
+		}
 	}
 	p.states.New = func() any { return new(runState) }
 	return p, nil
@@ -224,4 +232,14 @@ func preRequestPlugins(dst []framework.PreRequest, plugins []framework.Plugin) [
 		}
 	}
 	return dst
+}
+
+// containsPlugin tells whether pl is in list.
+func containsPlugin[P framework.Plugin](list []P, pl P) bool {
+	for _, have := range list {
+		if samePlugin(have, pl) {
+			return true
+		}
+	}
+	return false
 }

@@ -197,3 +197,12 @@ type PreRequest interface {
 	Plugin
 	PreRequest(ctx context.Context, req *InferenceRequest, result *SchedulingResult)
 }
+
+// ResponseHeader is implemented by plugins that write headers on the
+// response to the client once the request is scheduled (upstream's
+// ResponseHeader extension point): the session-affinity scorer issues its
+// session token there. Scheduler.ResponseHeaders calls them.
+type ResponseHeader interface {
+	Plugin
+	ResponseHeader(ctx context.Context, req *InferenceRequest, result *SchedulingResult, headers map[string]string)
+}

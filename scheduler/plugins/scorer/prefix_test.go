@@ -173,8 +173,8 @@ func TestPrefixCacheInstancesKeepOwnHashes(t *testing.T) {
 	sameScores(t, score(s2, req, []framework.Endpoint{a}), []float64{0.5})
 }
 
-// TestPrefixCacheSameName: two instances configured under one name do not
-// take each other's hashes (each seeds its own).
+// TestPrefixCacheSameName: two instances configured under one name keep
+// their own state on the request (each checks it is the owner).
 func TestPrefixCacheSameName(t *testing.T) {
 	s1, s2 := testPrefix(t, nil), testPrefix(t, nil)
 	a := testfleet.Endpoint("ns/a", framework.Metrics{})
