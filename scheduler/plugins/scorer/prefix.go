@@ -243,6 +243,16 @@ func (s *PrefixCache) PreRequest(_ context.Context, req *framework.InferenceRequ
 	}
 }
 
+// MatchedBytes returns how many leading bytes of the request's prompt the
+// endpoint with the given metadata ID holds, by the scorer's estimate: its
+// matched blocks times the block size. A prefill/decode decider reads it.
+func (s *PrefixCache) MatchedBytes(req *framework.InferenceRequest, endpointID string) int {
+	hashes := s.hashes(req)
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.index.matchedBlocks(hashes, endpointID) * s.cfg.BlockSize
+}
+
 // Forget drops everything remembered about the endpoint with the given
 // metadata ID. Call it when the endpoint leaves the fleet.
 func (s *PrefixCache) Forget(endpointID string) {

@@ -134,6 +134,31 @@ func (x *prefixIndex) match(hashes []uint64, counts []int32) {
 	}
 }
 
+// matchedBlocks returns how many leading hashes the endpoint holds.
+func (x *prefixIndex) matchedBlocks(hashes []uint64, id string) int {
+	slot, ok := x.ids[id]
+	if !ok {
+		return 0
+	}
+	for i, h := range hashes {
+		hs, ok := x.blocks[h]
+		if !ok {
+			return i
+		}
+		held := false
+		for j := range hs.len() {
+			if hs.at(j).slot == slot {
+				held = true
+				break
+			}
+		}
+		if !held {
+			return i
+		}
+	}
+	return len(hashes)
+}
+
 // record adds the hashes to the endpoint's blocks, last hash first, so that
 // a prompt's leading blocks end up most recent: the LRU evicts a prompt's
 // tail before its head, and what stays still matches as a prefix.

@@ -370,3 +370,22 @@ func TestPrefixCacheManyEndpoints(t *testing.T) {
 		t.Errorf("%v allocs per Score with pooled counts, want 2", a)
 	}
 }
+
+func TestPrefixCacheMatchedBytes(t *testing.T) {
+	s := testPrefix(t, nil)
+	a := testfleet.Endpoint("ns/a", framework.Metrics{})
+	serve(s, "aaaabbbb", a)
+	for _, tc := range []struct {
+		prompt, id string
+		want       int
+	}{
+		{"aaaabbbbcccc", "ns/a", 8},
+		{"aaaaxxxx", "ns/a", 4},
+		{"xxxxbbbb", "ns/a", 0},
+		{"aaaabbbb", "ns/b", 0},
+	} {
+		if got := s.MatchedBytes(prefixReq(tc.prompt), tc.id); got != tc.want {
+			t.Errorf("MatchedBytes(%q, %s) = %d, want %d", tc.prompt, tc.id, got, tc.want)
+		}
+	}
+}
