@@ -51,8 +51,9 @@
 // request costs that Start (two allocations in the SDK) and nothing per
 // filter, scorer or picker.
 //
-// Profile.Run recycles its buffers (scores, totals, scored endpoints,
-// attributes) through a sync.Pool: it allocates nothing of its own once
-// warm; what a Schedule allocates is the plugins', the picker's result and
-// the handler's.
+// Profile.Run recycles its buffers (scores, totals, scored endpoints)
+// through a sync.Pool: it allocates nothing of its own once warm; what a
+// Schedule allocates is the plugins', the picker's result and the
+// handler's (and, for a sampled request, the spans and one attribute
+// buffer per profile run).
 package scheduler
