@@ -57,7 +57,7 @@ func TestFixturesMatchUpstreamAttributes(t *testing.T) {
 				}
 				bad[name] = &c
 			}
-			bad[schema.SpanScoring].Keys["llm_d.epp.scoring.extra"] = schema.TypeInt
+			bad[schema.SpanScoring].Keys[schema.AttrScoringCandidates+".extra"] = schema.TypeInt
 			delete(bad[schema.SpanPickEndpoints].Keys, schema.AttrPickerCandidates)
 			delete(bad[schema.SpanPickEndpoints].Keys, schema.AttrPickerTopEndpoints) // omitted on purpose: no diff
 			bad[schema.ScorerSpanPrefix].Keys[schema.AttrScorerWeight] = schema.TypeInt

@@ -82,7 +82,7 @@ func TestDisaggCycle(t *testing.T) {
 					t.Errorf("span attributes %v", attrs)
 				}
 				if sp.Parent().SpanID() != root.SpanContext().SpanID() {
-					t.Error("pick_disagg_profile not under the request's span")
+					t.Errorf("%s not under the request's span", schema.SpanPickDisaggProfile)
 				}
 			}
 			if len(decisions) != len(tc.decisions) {
