@@ -42,7 +42,7 @@ var benchModes = []string{"absent", "noop", "unsampled", "sampled"}
 // sampled also reports extra-ns/span and extra-allocs/span: (sampled −
 // unsampled) / 4 scorers, from the unsampled run of the same size.
 func BenchmarkSchedule(b *testing.B) {
-	benchSchedule(b, func(int) string { return benchPrompt })
+	benchSchedule(b, 1, func(int) string { return benchPrompt })
 }
 
 // BenchmarkScheduleDistinctPrompts is BenchmarkSchedule (same profile,
@@ -55,12 +55,12 @@ func BenchmarkSchedule(b *testing.B) {
 // its prompt from the request body, which is not the scheduler's cost.
 func BenchmarkScheduleDistinctPrompts(b *testing.B) {
 	prompts := distinctPrompts()
-	benchSchedule(b, func(i int) string { return prompts[i%len(prompts)] })
+	benchSchedule(b, distinctWarmIterations, func(i int) string { return prompts[i%len(prompts)] })
 }
 
 // benchSchedule runs the sub-benchmarks of BenchmarkSchedule, iteration i
 // scheduling prompt(i); warm is how many iterations run before the timer.
-func benchSchedule(b *testing.B, prompt func(i int) string) {
+func benchSchedule(b *testing.B, warm int, prompt func(i int) string) {
 	for _, n := range []int{5, 25, 100} {
 		var unsampled benchCost
 		for _, mode := range benchModes {
@@ -70,7 +70,7 @@ func benchSchedule(b *testing.B, prompt func(i int) string) {
 				req := &framework.InferenceRequest{RequestID: "bench-request", TargetModel: benchModel, Prompt: prompt(0)}
 				ctx := context.Background()
 				// Warm the pools and the prefix cache outside the timing.
-				for i := range warmIterations {
+				for i := range warm {
 					*req = framework.InferenceRequest{RequestID: "bench-request", TargetModel: benchModel, Prompt: prompt(i)}
 					if _, err := s.Schedule(ctx, req, eps); err != nil {
 						b.Fatal(err)
@@ -84,7 +84,7 @@ func benchSchedule(b *testing.B, prompt func(i int) string) {
 					// A fresh request each time, as an EPP schedules: the
 					// prefix scorer hashes every prompt anew and keeps its
 					// hashes on the request.
-					*req = framework.InferenceRequest{RequestID: "bench-request", TargetModel: benchModel, Prompt: prompt(warmIterations + i)}
+					*req = framework.InferenceRequest{RequestID: "bench-request", TargetModel: benchModel, Prompt: prompt(warm + i)}
 					if _, err := s.Schedule(ctx, req, eps); err != nil {
 						b.Fatal(err)
 					}
@@ -109,10 +109,10 @@ func benchSchedule(b *testing.B, prompt func(i int) string) {
 	}
 }
 
-// warmIterations is how many requests run before the timer: more distinct
-// prompts than the default per-endpoint LRU holds blocks of (31250 blocks,
-// ~24 per prompt), all won by one endpoint in this fleet.
-const warmIterations = 1500
+// distinctWarmIterations is how many distinct prompts run before the
+// timer: more than the default per-endpoint LRU holds blocks of (31250
+// blocks, ~24 per prompt), all won by one endpoint in this fleet.
+const distinctWarmIterations = 1500
 
 // distinctPrompts returns prompts that differ from their first block on:
 // benchPrompt behind a request number, each of which the prefix index sees
