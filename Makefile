@@ -54,8 +54,8 @@ fuzz:
 bench: bench-scheduler bench-processor bench-connector
 
 bench-scheduler:
-	cd scheduler && $(GO) test -run '^$$' -bench '^BenchmarkSchedule$$' -benchmem -count=1 .
-	cd scheduler && $(GO) test -run '^$$' -bench '^BenchmarkScorerShape$$' -benchmem -count=1 ./plugins/scorer
+	cd scheduler && $(GO) test -run '^$$' -bench '^BenchmarkSchedule(DistinctPrompts)?$$' -benchmem -count=1 .
+	cd scheduler && $(GO) test -run '^$$' -bench '^(BenchmarkScorerShape|BenchmarkPrefixCache64KiB)$$' -benchmem -count=1 ./plugins/scorer
 
 # The raw rows go to out/ and stdout, then benchratio prints the ratio of
 # each impl to eppscoring, measured side by side in that one run.

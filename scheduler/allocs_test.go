@@ -139,7 +139,8 @@ func TestGlobalProviderChild(t *testing.T) {
 	for _, s := range rec.Ended() {
 		names = append(names, s.Name())
 	}
-	want := []string{schema.ScorerSpanPrefix + "kv", schema.ScorerSpanPrefix + "q", schema.SpanScoring}
+	want := []string{schema.SpanFilterEndpoints, schema.ScorerSpanPrefix + "kv", schema.ScorerSpanPrefix + "q", schema.SpanScoring,
+		schema.SpanPickEndpoints, schema.SpanRunSchedulerProfile}
 	if len(names) != len(want) {
 		t.Fatalf("after installing an SDK: spans %v, want %v", names, want)
 	}
@@ -174,5 +175,54 @@ func TestGlobalProviderChild(t *testing.T) {
 	run()
 	if got := up.TracerCalls(); got != 2 {
 		t.Errorf("uncomparable provider: Tracer called %d times over 2 runs, want 2", got)
+	}
+}
+
+// TestScheduleAllocationsDistinctPrompts holds BenchmarkScheduleDistinctPrompts'
+// targets in every test run: with the real plugins at 100 endpoints and a
+// new prompt per request (the prefix index inserting and evicting), the
+// build without tracing code allocates under 25 times per Schedule, no SDK
+// installed allocates exactly as much, an unsampled SDK at most 2 more.
+func TestScheduleAllocationsDistinctPrompts(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are meaningless under -race")
+	}
+	if !scheduler.IsGlobalDefault(otel.GetTracerProvider()) {
+		t.Fatalf("needs the global's default provider, found %T", otel.GetTracerProvider())
+	}
+	prompts := distinctPrompts()
+	measure := func(opts ...scheduler.Option) float64 {
+		handler, prof := benchPlugins(t, 1, opts)
+		s, err := scheduler.New(handler, map[string]*scheduler.Profile{prof.Name(): prof})
+		if err != nil {
+			t.Fatal(err)
+		}
+		eps := testfleet.Upstream(100, benchModel)
+		req := &framework.InferenceRequest{}
+		i := 0
+		schedule := func() {
+			*req = framework.InferenceRequest{RequestID: "r", TargetModel: benchModel, Prompt: prompts[i%len(prompts)]}
+			i++
+			if _, err := s.Schedule(context.Background(), req, eps); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for range distinctWarmIterations {
+			schedule()
+		}
+		return testing.AllocsPerRun(300, schedule)
+	}
+	unsampled := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.NeverSample()))
+	absent := measure(scheduler.WithoutTracing())
+	noop := measure()
+	sdk := measure(scheduler.WithTracerProvider(unsampled))
+	if absent >= 25 {
+		t.Errorf("absent: %v allocs per Schedule, want under 25", absent)
+	}
+	if noop != absent {
+		t.Errorf("no SDK installed: %v allocs per Schedule, absent %v: want equal", noop, absent)
+	}
+	if sdk > absent+2 {
+		t.Errorf("unsampled SDK: %v allocs per Schedule, absent %v: want at most 2 more", sdk, absent)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 
 	"go.opentelemetry.io/otel"
@@ -41,27 +42,49 @@ var benchModes = []string{"absent", "noop", "unsampled", "sampled"}
 // sampled also reports extra-ns/span and extra-allocs/span: (sampled −
 // unsampled) / 4 scorers, from the unsampled run of the same size.
 func BenchmarkSchedule(b *testing.B) {
+	benchSchedule(b, 1, func(int) string { return benchPrompt })
+}
+
+// BenchmarkScheduleDistinctPrompts is BenchmarkSchedule (same profile,
+// fleet and sub-benchmarks) with a prompt the prefix index has not seen in
+// every iteration, as an EPP mostly schedules: the prefix scorer hashes it,
+// matches nothing beyond the shared system prompt, and PreRequest inserts
+// its blocks, evicting as many. Before the timer, enough distinct prompts
+// are scheduled to fill the winning endpoint's LRU, so that every timed
+// iteration evicts. The prompts are made before the benchmark: an EPP gets
+// its prompt from the request body, which is not the scheduler's cost.
+func BenchmarkScheduleDistinctPrompts(b *testing.B) {
+	prompts := distinctPrompts()
+	benchSchedule(b, distinctWarmIterations, func(i int) string { return prompts[i%len(prompts)] })
+}
+
+// benchSchedule runs the sub-benchmarks of BenchmarkSchedule, iteration i
+// scheduling prompt(i); warm is how many iterations run before the timer.
+func benchSchedule(b *testing.B, warm int, prompt func(i int) string) {
 	for _, n := range []int{5, 25, 100} {
 		var unsampled benchCost
 		for _, mode := range benchModes {
 			b.Run(fmt.Sprintf("endpoints=%d/tracing=%s", n, mode), func(b *testing.B) {
 				s := newBenchScheduler(b, mode)
 				eps := testfleet.Upstream(n, benchModel)
-				req := &framework.InferenceRequest{RequestID: "bench-request", TargetModel: benchModel, Prompt: benchPrompt}
+				req := &framework.InferenceRequest{RequestID: "bench-request", TargetModel: benchModel, Prompt: prompt(0)}
 				ctx := context.Background()
 				// Warm the pools and the prefix cache outside the timing.
-				if _, err := s.Schedule(ctx, req, eps); err != nil {
-					b.Fatal(err)
+				for i := range warm {
+					*req = framework.InferenceRequest{RequestID: "bench-request", TargetModel: benchModel, Prompt: prompt(i)}
+					if _, err := s.Schedule(ctx, req, eps); err != nil {
+						b.Fatal(err)
+					}
 				}
 				var before, after runtime.MemStats
 				runtime.ReadMemStats(&before)
 				b.ReportAllocs()
 				b.ResetTimer()
-				for range b.N {
+				for i := range b.N {
 					// A fresh request each time, as an EPP schedules: the
 					// prefix scorer hashes every prompt anew and keeps its
 					// hashes on the request.
-					*req = framework.InferenceRequest{RequestID: "bench-request", TargetModel: benchModel, Prompt: benchPrompt}
+					*req = framework.InferenceRequest{RequestID: "bench-request", TargetModel: benchModel, Prompt: prompt(warm + i)}
 					if _, err := s.Schedule(ctx, req, eps); err != nil {
 						b.Fatal(err)
 					}
@@ -85,6 +108,23 @@ func BenchmarkSchedule(b *testing.B) {
 		}
 	}
 }
+
+// distinctWarmIterations is how many distinct prompts run before the
+// timer: more than the default per-endpoint LRU holds blocks of (31250
+// blocks, ~24 per prompt), all won by one endpoint in this fleet.
+const distinctWarmIterations = 1500
+
+// distinctPrompts returns prompts that differ from their first block on:
+// benchPrompt behind a request number, each of which the prefix index sees
+// as new. There are more of them than the benchmark's warm-up and enough
+// that one comes back only after the LRU has long evicted it.
+var distinctPrompts = sync.OnceValue(func() []string {
+	out := make([]string, 8192)
+	for i := range out {
+		out[i] = fmt.Sprintf("<|request %08d|>\n", i) + benchPrompt
+	}
+	return out
+})
 
 type benchCost struct{ ns, allocs float64 }
 

@@ -15,23 +15,27 @@
 //
 // # What is traced
 //
-// Only the scorer chain, with the span schema of package schema:
+// The spans of package instrument, which makes them (names and keys from
+// package schema), in upstream llm-d's tree:
 //
-//	llm_d.epp.scoring            (schema.SpanScoring, kind Internal)
-//	│  scorer.count, scoring.candidate_endpoints,
-//	│  gen_ai.request.model and gen_ai.request.id when non-empty
-//	└─ llm_d.epp.scorer.<type>   (one per scorer invocation, kind Internal)
-//	   │  scorer.type, scorer.name, scorer.weight, scorer.candidate_endpoints,
-//	   │  and when at least one endpoint was scored: score.max, score.avg,
-//	   │  endpoints_scored
-//	   └─ the scorer's own spans (its ctx is the child span's)
+//	run_scheduler_profile        one per profile run: profile name
+//	├─ filter_endpoints          candidate and kept counts, model, request id
+//	├─ llm_d.epp.scoring         (schema.SpanScoring) scorer.count,
+//	│  │                         scoring.candidate_endpoints, model, request id
+//	│  └─ llm_d.epp.scorer.<type>  one per scorer invocation: scorer.type,
+//	│     │                      scorer.name, scorer.weight, candidate_endpoints,
+//	│     │                      and when at least one endpoint was scored:
+//	│     │                      score.max, score.avg, endpoints_scored
+//	│     └─ the scorer's own spans (its ctx is the child span's)
+//	└─ pick_endpoints            candidate count, the top weighted totals,
+//	                             model, request id (never the endpoints' ids)
 //
-// score.max and score.avg are computed from the CLAMPED scores, the values
-// in [0,1] that entered the weighted sum, not from what the scorer wrote,
-// and before the weight is applied. An endpoint left at framework.NoScore
-// counts neither in them nor in endpoints_scored; a scorer that scores none
-// gets no aggregate at all (no NaN, no division by zero). No attribute names
-// an endpoint. Filters and the picker are not traced.
+// All are of kind Internal. score.max and score.avg are of the RAW scores
+// the scorer wrote, as upstream's: before clamping to [0,1] and weighting.
+// An endpoint left at framework.NoScore counts neither in them nor in
+// endpoints_scored; a scorer that scores none gets no aggregate at all (no
+// NaN, no division by zero). The scoring span is emitted even for a profile
+// without scorers. No attribute names an endpoint.
 //
 // # Tracing off costs nothing
 //
@@ -40,14 +44,16 @@
 // default), on the first Run and again only when otel.GetTracerProvider()
 // returns another provider (one atomic load per Run), so an SDK installed
 // after New is picked up. The global's default provider before any SDK is
-// installed and the no-op providers resolve to "off": the chain then runs
+// installed and the no-op providers resolve to "off": the profile then runs
 // with no tracing call at all and allocates exactly what WithoutTracing,
 // the reference path, allocates. With an SDK, recording is decided once per
-// chain from the parent span's IsRecording(): an unsampled parent costs
-// its Start (two allocations in the SDK) and nothing per scorer.
+// profile run from run_scheduler_profile's IsRecording(): an unsampled
+// request costs that Start (two allocations in the SDK) and nothing per
+// filter, scorer or picker.
 //
-// Profile.Run recycles its buffers (scores, totals, scored endpoints,
-// attributes) through a sync.Pool: it allocates nothing of its own once
-// warm; what a Schedule allocates is the plugins', the picker's result and
-// the handler's.
+// Profile.Run recycles its buffers (scores, totals, scored endpoints)
+// through a sync.Pool: it allocates nothing of its own once warm; what a
+// Schedule allocates is the plugins', the picker's result and the
+// handler's (and, for a sampled request, the spans and one attribute
+// buffer per profile run).
 package scheduler

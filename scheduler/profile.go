@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/scorelens/scorelens/scheduler/framework"
+	"github.com/scorelens/scorelens/scheduler/instrument"
 )
 
 // Profile is a scheduler profile: filters, then a chain of weighted
@@ -18,11 +19,14 @@ type Profile struct {
 	scorers []*WeightedScorer
 	picker  framework.Picker
 	cfg     config
-	// tracing is nil on the WithoutTracing path.
-	tracing *tracerSource
+	// tracer makes the profile's spans; nil on the WithoutTracing path.
+	tracer *instrument.Tracer
 	// preRequest are the profile's plugins that implement
 	// framework.PreRequest, each once, collected at construction.
 	preRequest []framework.PreRequest
+	// responseHeader are the profile's plugins that implement
+	// framework.ResponseHeader, each once.
+	responseHeader []framework.ResponseHeader
 	// states recycles per-Run buffers so that Run allocates nothing of
 	// its own once warm.
 	states sync.Pool
@@ -31,8 +35,8 @@ type Profile struct {
 var _ framework.Profile = (*Profile)(nil)
 
 // NewProfile builds a profile. filters may be empty; scorers may be empty
-// (the picker then sees every endpoint at score 0, and no scoring span is
-// started); picker is required. Two scorers with the same type and name are
+// (the picker then sees every endpoint at score 0; the scoring span is
+// emitted all the same, as upstream); picker is required. Two scorers with the same type and name are
 // rejected: their spans could not be told apart. Without an Option the
 // scoring spans come from the OTel global provider.
 func NewProfile(name string, filters []framework.Filter, scorers []*WeightedScorer, picker framework.Picker, opts ...Option) (*Profile, error) {
@@ -71,8 +75,13 @@ func newProfile(name string, filters []framework.Filter, scorers []*WeightedScor
 		scorers:    append([]*WeightedScorer(nil), scorers...),
 		picker:     picker,
 		cfg:        cfg,
-		tracing:    newTracerSource(cfg),
+		tracer:     newTracer(cfg),
 		preRequest: preRequestPlugins(nil, plugins),
+	}
+	for _, pl := range plugins {
+		if rh, ok := pl.(framework.ResponseHeader); ok && !containsPlugin(p.responseHeader, rh) {
+			p.responseHeader = append(p.responseHeader, rh)
+		}
 	}
 	p.states.New = func() any { return new(runState) }
 	return p, nil
@@ -95,26 +104,34 @@ func (p *Profile) Run(ctx context.Context, req *framework.InferenceRequest, cand
 	}
 	st := p.states.Get().(*runState)
 	defer p.release(st)
+	// The profile's span, as upstream's scheduler opens it around a
+	// profile's run: it decides, once, whether the profile's spans record.
+	ctx, ps := p.tracer.StartProfile(ctx, p.name)
+	defer ps.End()
+	ra := instrument.Request{Model: req.TargetModel, ID: req.RequestID}
 
 	endpoints := candidates
+	fctx, fs := ps.StartFilter(ctx, ra, len(candidates))
 	if len(p.filters) > 0 {
 		st.endpoints = append(st.endpoints[:0], candidates...)
 		endpoints = st.endpoints
 		for _, f := range p.filters {
-			if endpoints = f.Filter(ctx, req, endpoints); len(endpoints) == 0 {
+			if endpoints = f.Filter(fctx, req, endpoints); len(endpoints) == 0 {
+				fs.End(0)
 				return nil, fmt.Errorf("profile %q: filter %s left no endpoints", p.name, f.TypedName())
 			}
 		}
 	}
+	fs.End(len(endpoints))
 	if len(endpoints) == 0 {
 		return nil, fmt.Errorf("profile %q: no candidate endpoints", p.name)
 	}
 
 	scores, totals := st.size(len(endpoints))
-	if p.tracing == nil {
-		p.score(ctx, req, endpoints, scores, totals)
+	if ps.Recording() {
+		p.scoreTraced(ctx, ps, req, ra, endpoints, scores, totals)
 	} else {
-		p.scoreTraced(ctx, req, endpoints, scores, totals, st)
+		p.score(ctx, req, endpoints, scores, totals)
 	}
 
 	scored := st.scored[:len(endpoints)]
@@ -123,7 +140,9 @@ func (p *Profile) Run(ctx context.Context, req *framework.InferenceRequest, cand
 		scored[i] = framework.ScoredEndpoint{Endpoint: ep, Score: totals[i]}
 		ptrs[i] = &scored[i]
 	}
-	res := p.picker.Pick(ctx, ptrs)
+	pctx, pick := ps.StartPick(ctx, ra, totals)
+	res := p.picker.Pick(pctx, ptrs)
+	pick.End()
 	if res == nil {
 		return nil, fmt.Errorf("profile %q: picker %s returned no result", p.name, p.picker.TypedName())
 	}
@@ -165,8 +184,7 @@ type runState struct {
 	scored    []framework.ScoredEndpoint
 	ptrs      []*framework.ScoredEndpoint
 	// n is how many entries of scored and ptrs the last Run used.
-	n     int
-	attrs attrBuf
+	n int
 }
 
 // size readies the buffers for n endpoints and returns the score scratch
@@ -214,4 +232,14 @@ func preRequestPlugins(dst []framework.PreRequest, plugins []framework.Plugin) [
 		}
 	}
 	return dst
+}
+
+// containsPlugin tells whether pl is in list.
+func containsPlugin[P framework.Plugin](list []P, pl P) bool {
+	for _, have := range list {
+		if samePlugin(have, pl) {
+			return true
+		}
+	}
+	return false
 }

@@ -2,6 +2,7 @@ package scheduler_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -9,6 +10,7 @@ import (
 	"github.com/scorelens/scorelens/scheduler"
 	"github.com/scorelens/scorelens/scheduler/framework"
 	"github.com/scorelens/scorelens/scheduler/internal/testfleet"
+	"github.com/scorelens/scorelens/scheduler/internal/upstreamfixture"
 	"github.com/scorelens/scorelens/scheduler/plugins/picker"
 	"github.com/scorelens/scorelens/scheduler/plugins/profilehandler"
 	"github.com/scorelens/scorelens/scheduler/plugins/scorer"
@@ -78,8 +80,11 @@ func TestRealPluginsSpanTree(t *testing.T) {
 			byName[s.Name()] = s
 		}
 		parent := byName[schema.SpanScoring]
-		if parent == nil || len(spans) != 6 {
-			t.Fatalf("request %d: %d spans, want scoring + 4 scorers + score_prefix_cache", i, len(spans))
+		if parent == nil || len(spans) != 9 {
+			t.Fatalf("request %d: %d spans, want profile, filter, scoring + 4 scorers + score_prefix_cache, pick", i, len(spans))
+		}
+		if prof := byName[schema.SpanRunSchedulerProfile]; prof == nil || parent.Parent().SpanID() != prof.SpanContext().SpanID() {
+			t.Fatalf("request %d: the scoring span is not under %s", i, schema.SpanRunSchedulerProfile)
 		}
 		for _, typ := range []string{scorer.KVCacheUtilizationType, scorer.QueueType, scorer.PrefixCacheType, scorer.LoRAAffinityType} {
 			c := byName[schema.ScorerSpanPrefix+typ]
@@ -94,5 +99,43 @@ func TestRealPluginsSpanTree(t *testing.T) {
 		for _, l := range leaks(spans, eps) {
 			t.Error(l)
 		}
+	}
+}
+
+// TestProfileHasUpstreamShape: our own Profile, with the real plugins,
+// emits the span tree of upstream's own traces (testdata/upstream-epp):
+// names, nesting, kinds and, per span name, the same keys with the same
+// value types, bar the endpoint ids.
+func TestProfileHasUpstreamShape(t *testing.T) {
+	upstream, err := upstreamfixture.Load(upstreamfixture.Single)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tp, rec := newRecorder(t)
+	handler, prof := benchPlugins(t, 3, []scheduler.Option{scheduler.WithTracerProvider(tp)})
+	s, err := scheduler.New(handler, map[string]*scheduler.Profile{prof.Name(): prof})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eps := testfleet.Upstream(12, benchModel)
+	for i := range 20 {
+		ctx, root := tp.Tracer("harness").Start(context.Background(), "gateway.request")
+		req := &framework.InferenceRequest{RequestID: fmt.Sprintf("req-%d", i), TargetModel: benchModel, Prompt: benchPrompt}
+		if _, err := s.Schedule(ctx, req, eps); err != nil {
+			t.Fatal(err)
+		}
+		root.End()
+	}
+	ours, err := upstreamfixture.FromSpans(rec.Ended())
+	if err != nil {
+		t.Fatal(err)
+	}
+	diffs, compared := upstreamfixture.Compare(upstream, ours)
+	for _, d := range diffs {
+		t.Error(d)
+	}
+	want := []string{schema.SpanFilterEndpoints, schema.ScorerSpanPrefix, schema.SpanScoring, schema.SpanPickEndpoints, schema.SpanRunSchedulerProfile}
+	if fmt.Sprint(compared) != fmt.Sprint(want) {
+		t.Errorf("compared %v, want %v", compared, want)
 	}
 }

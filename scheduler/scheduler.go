@@ -17,6 +17,8 @@ type Scheduler struct {
 	// preRequest lists each PreRequest plugin once, with the profiles it
 	// belongs to; built at construction.
 	preRequest []preRequestEntry
+	// responseHeader lists each ResponseHeader plugin once.
+	responseHeader []framework.ResponseHeader
 }
 
 type preRequestEntry struct {
@@ -51,6 +53,11 @@ func New(handler framework.ProfileHandler, profiles map[string]*Profile, opts ..
 		}
 		s.profiles[name] = p
 		s.addPreRequest(name, p.preRequest)
+		for _, rh := range p.responseHeader {
+			if !containsPlugin(s.responseHeader, rh) {
+				s.responseHeader = append(s.responseHeader, rh)
+			}
+		}
 	}
 	return s, nil
 }
@@ -115,4 +122,14 @@ func (s *Scheduler) Schedule(ctx context.Context, req *framework.InferenceReques
 		}
 	}
 	return result, nil
+}
+
+// ResponseHeaders lets every plugin of the scheduler's profiles that
+// implements framework.ResponseHeader write its headers on the response to
+// the client (the session-affinity scorer's session token), once the
+// request is routed to result. headers must not be nil.
+func (s *Scheduler) ResponseHeaders(ctx context.Context, req *framework.InferenceRequest, result *framework.SchedulingResult, headers map[string]string) {
+	for _, rh := range s.responseHeader {
+		rh.ResponseHeader(ctx, req, result, headers)
+	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/scorelens/scorelens/scheduler"
 	"github.com/scorelens/scorelens/scheduler/framework"
 	"github.com/scorelens/scorelens/scheduler/internal/testfleet"
+	"github.com/scorelens/scorelens/scheduler/plugins/scorer"
 )
 
 func TestWeightedSumClampsAndWeights(t *testing.T) {
@@ -354,7 +355,9 @@ func TestSchedulerOptionsOverrideProfiles(t *testing.T) {
 		opts      []scheduler.Option
 		wantSpans int
 	}{
-		{"profile's own provider", nil, 2},
+		// run_scheduler_profile, filter_endpoints, llm_d.epp.scoring, the
+		// scorer, pick_endpoints.
+		{"profile's own provider", nil, 5},
 		{"WithoutTracing from New", []scheduler.Option{scheduler.WithoutTracing()}, 0},
 	}
 	for _, tc := range tests {
@@ -374,9 +377,34 @@ func TestSchedulerOptionsOverrideProfiles(t *testing.T) {
 			if _, err := prof.Run(context.Background(), &framework.InferenceRequest{}, testfleet.Upstream(3, "m")); err != nil {
 				t.Fatal(err)
 			}
-			if got := len(rec.Ended()); got != 2 {
-				t.Errorf("the given profile changed: %d spans, want 2", got)
+			if got := len(rec.Ended()); got != 5 {
+				t.Errorf("the given profile changed: %d spans, want 5", got)
 			}
 		})
+	}
+}
+
+// TestResponseHeaders: the session scorer of a profile issues its token
+// through Scheduler.ResponseHeaders, naming the primary profile's target.
+func TestResponseHeaders(t *testing.T) {
+	session := scorer.NewSessionAffinity("", "")
+	ws := mustWeighted(t, session, 1)
+	a := mustProfile(t, "a", nil, []*scheduler.WeightedScorer{ws}, &maxPicker{})
+	b := mustProfile(t, "b", nil, []*scheduler.WeightedScorer{ws}, &maxPicker{})
+	s, err := scheduler.New(twoProfiles{}, map[string]*scheduler.Profile{"a": a, "b": b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eps := testfleet.Upstream(3, "m")
+	req := &framework.InferenceRequest{TargetModel: "m"}
+	res, err := s.Schedule(context.Background(), req, eps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	headers := map[string]string{}
+	s.ResponseHeaders(context.Background(), req, res, headers)
+	target := res.ProfileResults[res.PrimaryProfileName].TargetEndpoints[0].GetMetadata().ID
+	if len(headers) != 1 || headers[scorer.DefaultSessionHeader] != scorer.SessionToken(target) {
+		t.Errorf("response headers %v, want the session token of %s", headers, target)
 	}
 }

@@ -1,138 +1,18 @@
 package scheduler
 
 import (
-	"reflect"
-	"sync/atomic"
-
-	"go.opentelemetry.io/otel"
-	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/trace"
-
+	"github.com/scorelens/scorelens/scheduler/instrument"
 	"github.com/scorelens/scorelens/scheduler/schema"
 )
 
-// ScopeName is the instrumentation scope of the scoring spans.
-const ScopeName = "github.com/scorelens/scorelens/scheduler"
+// ScopeName is the instrumentation scope of the scheduling spans.
+const ScopeName = schema.ScopeScheduler
 
-// Attribute keys, derived once from the schema so that no key string is
-// typed here and none is built per request. They are never reassigned.
-var (
-	keyScorerCount        = attribute.Key(schema.AttrScorerCount)
-	keyScoringCandidates  = attribute.Key(schema.AttrScoringCandidates)
-	keyRequestModel       = attribute.Key(schema.AttrRequestModel)
-	keyRequestID          = attribute.Key(schema.AttrRequestID)
-	keyScorerType         = attribute.Key(schema.AttrScorerType)
-	keyScorerName         = attribute.Key(schema.AttrScorerName)
-	keyScorerWeight       = attribute.Key(schema.AttrScorerWeight)
-	keyScorerCandidates   = attribute.Key(schema.AttrScorerCandidates)
-	keyScoreMax           = attribute.Key(schema.AttrScoreMax)
-	keyScoreAvg           = attribute.Key(schema.AttrScoreAvg)
-	keyEndpointsScored    = attribute.Key(schema.AttrEndpointsScored)
-	internalSpanStartOpts = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindInternal)}
-)
-
-// tracerSource hands the scoring path its tracer, or nil when tracing is
-// off. A nil *tracerSource is WithoutTracing.
-//
-// Following the global provider costs one atomic load per Run: the tracer
-// is re-resolved only when otel.GetTracerProvider() returns another
-// provider than last time, so an SDK installed after New is picked up on the
-// next request, and no Tracer() call (the global's allocates) is made per
-// request.
-type tracerSource struct {
-	// fixed: the provider was given explicitly and tracer never changes.
-	fixed  bool
-	tracer trace.Tracer
-	cache  atomic.Pointer[resolvedTracer]
-}
-
-type resolvedTracer struct {
-	provider trace.TracerProvider
-	tracer   trace.Tracer
-	// comparable: provider's dynamic type supports ==; a provider that
-	// does not is resolved again on every Run (correct, not free).
-	comparable bool
-}
-
-func newTracerSource(c config) *tracerSource {
-	switch {
-	case c.off:
-		return nil
-	case c.provider != nil && !isGlobalDefault(c.provider):
-		return &tracerSource{fixed: true, tracer: tracerOf(c.provider)}
-	}
-	// An explicit provider that is the global's not-yet-delegated default
-	// follows the global: it only starts recording once an SDK is
-	// installed, which the global path notices.
-	return &tracerSource{}
-}
-
-// get returns the tracer to use now, nil when tracing is off.
-func (s *tracerSource) get() trace.Tracer {
-	if s.fixed {
-		return s.tracer
-	}
-	tp := otel.GetTracerProvider()
-	if r := s.cache.Load(); r != nil && r.comparable && r.provider == tp {
-		return r.tracer
-	}
-	r := &resolvedTracer{provider: tp, tracer: tracerOf(tp), comparable: tp != nil && reflect.TypeOf(tp).Comparable()}
-	s.cache.Store(r)
-	return r.tracer
-}
-
-// tracerOf returns tp's tracer for the scoring spans, or nil when tp can
-// never record: nil, a no-op provider, or the global default before an SDK
-// is installed. Starting spans on those would allocate for nothing.
-func tracerOf(tp trace.TracerProvider) trace.Tracer {
-	if tp == nil || isGlobalDefault(tp) || isNoop(tp) {
+// newTracer returns the profile's span maker: nil (no tracing call at all)
+// on the WithoutTracing path.
+func newTracer(c config) *instrument.Tracer {
+	if c.off {
 		return nil
 	}
-	return tp.Tracer(ScopeName)
-}
-
-// Provider types known never to record, by package path and type name.
-// Unexported types cannot be named, and reflect on a provider change is
-// cheap enough (it never happens per request).
-var neverRecording = [...]struct{ pkg, name string }{
-	{"go.opentelemetry.io/otel/trace/noop", "TracerProvider"},
-	// trace.NewNoopTracerProvider (deprecated, still in use).
-	{"go.opentelemetry.io/otel/trace", "noopTracerProvider"},
-}
-
-func isNoop(tp trace.TracerProvider) bool {
-	t := reflect.TypeOf(tp)
-	if t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	for _, n := range neverRecording {
-		if t.PkgPath() == n.pkg && t.Name() == n.name {
-			return true
-		}
-	}
-	return false
-}
-
-// isGlobalDefault reports whether tp is the OTel global's default
-// delegating provider (*global.tracerProvider in
-// go.opentelemetry.io/otel/internal/global, v1.47.0).
-//
-// Why by type and not by capturing otel.GetTracerProvider() at package
-// init: init order among unrelated packages is by import path, so a package
-// that installs an SDK in its init may run before ours, and the captured
-// value would then be the SDK. The type test holds whatever the order:
-// otel.SetTracerProvider stores the installed provider in the global, so
-// once one is installed the global never returns the default again.
-//
-// Limits: (1) if a future OTel release renames the type, the test turns
-// false and the global default is treated as a real provider: spans are
-// started on it and the noop benchmark gains allocations, which
-// TestGlobalProviderChild catches; nothing is lost. (2) Go eBPF
-// auto-instrumentation that hooks the default global tracer's spans
-// (go.opentelemetry.io/auto) sees no scoring spans: we never call it.
-func isGlobalDefault(tp trace.TracerProvider) bool {
-	t := reflect.TypeOf(tp)
-	return t.Kind() == reflect.Pointer &&
-		t.Elem().PkgPath() == "go.opentelemetry.io/otel/internal/global" &&
-		t.Elem().Name() == "tracerProvider"
+	return instrument.NewTracer(instrument.WithTracerProvider(c.provider))
 }

@@ -88,8 +88,8 @@ func TestSpanTree(t *testing.T) {
 				t.Fatal(err)
 			}
 			spans := rec.Ended()
-			if len(spans) != 4 {
-				t.Fatalf("got %d spans, want 4 (parent, 2 scorers, 1 internal)", len(spans))
+			if len(spans) != 7 {
+				t.Fatalf("got %d spans, want 7 (profile, filter, parent, 2 scorers, 1 internal, pick)", len(spans))
 			}
 			byName := map[string]sdktrace.ReadOnlySpan{}
 			for _, s := range spans {
@@ -99,10 +99,21 @@ func TestSpanTree(t *testing.T) {
 			childA := byName[schema.ScorerSpanPrefix+"a-scorer"]
 			childB := byName[schema.ScorerSpanPrefix+"b-scorer"]
 			internal := byName[internalSpanName]
-			if parent == nil || childA == nil || childB == nil || internal == nil {
+			profile := byName[schema.SpanRunSchedulerProfile]
+			filterSpan := byName[schema.SpanFilterEndpoints]
+			pick := byName[schema.SpanPickEndpoints]
+			if parent == nil || childA == nil || childB == nil || internal == nil || profile == nil || filterSpan == nil || pick == nil {
 				t.Fatalf("missing span among %v", byName)
 			}
-			for _, s := range []sdktrace.ReadOnlySpan{parent, childA, childB} {
+			for _, s := range []sdktrace.ReadOnlySpan{filterSpan, parent, pick} {
+				if s.Parent().SpanID() != profile.SpanContext().SpanID() {
+					t.Errorf("%s not nested under %s", s.Name(), schema.SpanRunSchedulerProfile)
+				}
+			}
+			if profile.Parent().IsValid() {
+				t.Errorf("%s has a parent in a request without one", profile.Name())
+			}
+			for _, s := range []sdktrace.ReadOnlySpan{profile, filterSpan, parent, childA, childB, pick} {
 				if s.SpanKind() != trace.SpanKindInternal {
 					t.Errorf("%s: kind %v, want Internal", s.Name(), s.SpanKind())
 				}
@@ -130,16 +141,33 @@ func TestSpanTree(t *testing.T) {
 				wantParent[schema.AttrRequestID] = attribute.StringValue(tc.req.RequestID)
 			}
 			assertAttrs(t, parent, wantParent)
-			// Clamped: 0.2, 1, 0, (NaN skipped), 0.5.
+			// Raw, as upstream: 0.2, 1.5, -1, (NaN skipped), 0.5.
 			assertAttrs(t, childA, map[string]attribute.Value{
 				schema.AttrScorerType:       attribute.StringValue("a-scorer"),
 				schema.AttrScorerName:       attribute.StringValue("a1"),
 				schema.AttrScorerWeight:     attribute.Float64Value(2),
 				schema.AttrScorerCandidates: attribute.IntValue(5),
-				schema.AttrScoreMax:         attribute.Float64Value(1),
-				schema.AttrScoreAvg:         attribute.Float64Value((0.2 + 1 + 0 + 0.5) / 4),
+				schema.AttrScoreMax:         attribute.Float64Value(1.5),
+				schema.AttrScoreAvg:         attribute.Float64Value((0.2 + 1.5 - 1 + 0.5) / 4),
 				schema.AttrEndpointsScored:  attribute.IntValue(4),
 			})
+			// Upstream's siblings, with the same request attributes; the
+			// totals are clamped and weighted: 0.4, 2, 0, 0, 1.
+			wantReq := map[string]attribute.Value{}
+			for k, v := range wantParent {
+				if k == schema.AttrRequestModel || k == schema.AttrRequestID {
+					wantReq[k] = v
+				}
+			}
+			assertUpstreamAttrs(t, profile, map[string]attribute.Value{schema.AttrProfileName: attribute.StringValue("default")})
+			assertUpstreamAttrs(t, filterSpan, with(wantReq, map[string]attribute.Value{
+				schema.AttrFilterCandidates: attribute.IntValue(5),
+				schema.AttrFilterFiltered:   attribute.IntValue(5),
+			}))
+			assertUpstreamAttrs(t, pick, with(wantReq, map[string]attribute.Value{
+				schema.AttrPickerCandidates: attribute.IntValue(5),
+				schema.AttrPickerTopScores:  attribute.Float64SliceValue([]float64{2, 1, 0.4, 0, 0}),
+			}))
 			// The empty result: identity only, no aggregate, no NaN.
 			assertAttrs(t, childB, map[string]attribute.Value{
 				schema.AttrScorerType:       attribute.StringValue("b-scorer"),
@@ -176,6 +204,42 @@ func assertAttrs(t *testing.T, s sdktrace.ReadOnlySpan, want map[string]attribut
 		}
 		if schema.KeyType(schema.Classify(s.Name()), k) == schema.TypeNone {
 			t.Errorf("%s: attribute %s is not in the schema", s.Name(), k)
+		}
+	}
+}
+
+// with returns the union of two attribute sets.
+func with(a, b map[string]attribute.Value) map[string]attribute.Value {
+	out := map[string]attribute.Value{}
+	for k, v := range a {
+		out[k] = v
+	}
+	for k, v := range b {
+		out[k] = v
+	}
+	return out
+}
+
+// assertUpstreamAttrs checks the attributes of one of upstream's sibling
+// spans: exactly want, and every key among upstream's for that span.
+func assertUpstreamAttrs(t *testing.T, s sdktrace.ReadOnlySpan, want map[string]attribute.Value) {
+	t.Helper()
+	got := attrMap(t, s)
+	if len(got) != len(want) {
+		t.Errorf("%s: attributes %v, want %v", s.Name(), got, want)
+	}
+	for k, w := range want {
+		if g, ok := got[k]; !ok || g.Emit() != w.Emit() || g.Type() != w.Type() {
+			t.Errorf("%s: %s = %v (present %v), want %s", s.Name(), k, g.Emit(), ok, w.Emit())
+		}
+	}
+	upstream := map[string]bool{}
+	for _, a := range schema.UpstreamAttributes(s.Name()) {
+		upstream[a.Key] = true
+	}
+	for k := range got {
+		if !upstream[k] {
+			t.Errorf("%s: %s is not among upstream's keys", s.Name(), k)
 		}
 	}
 }
@@ -240,8 +304,8 @@ func TestNoAttributeNamesAnEndpoint(t *testing.T) {
 		t.Fatal(err)
 	}
 	spans := rec.Ended()
-	if len(spans) != 4 {
-		t.Fatalf("got %d spans, want 4", len(spans))
+	if len(spans) != 7 {
+		t.Fatalf("got %d spans, want 7", len(spans))
 	}
 	for _, l := range leaks(spans, eps) {
 		t.Error(l)
@@ -287,7 +351,8 @@ func TestScoringFollowsIncomingSampling(t *testing.T) {
 		wantSpans int
 	}{
 		{"unsampled request", 0, 0},
-		{"sampled request", trace.FlagsSampled, 3},
+		// profile, filter, scoring, scorer, the scorer's own span, pick.
+		{"sampled request", trace.FlagsSampled, 6},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -306,7 +371,7 @@ func TestScoringFollowsIncomingSampling(t *testing.T) {
 				if s.SpanContext().TraceID() != cfg.TraceID {
 					t.Errorf("%s is not in the request's trace", s.Name())
 				}
-				if s.Name() == schema.SpanScoring && s.Parent().SpanID() != cfg.SpanID {
+				if s.Name() == schema.SpanRunSchedulerProfile && s.Parent().SpanID() != cfg.SpanID {
 					t.Errorf("%s is not a child of the request's span", s.Name())
 				}
 			}
@@ -314,8 +379,9 @@ func TestScoringFollowsIncomingSampling(t *testing.T) {
 	}
 }
 
-// TestNoScorers: a profile without scorers starts no span and lets the
-// picker choose among endpoints that all score 0.
+// TestNoScorers: a profile without scorers lets the picker choose among
+// endpoints that all score 0, and still emits the scoring span, as
+// upstream, with a scorer count of 0.
 func TestNoScorers(t *testing.T) {
 	tp, rec := newRecorder(t)
 	pk := &maxPicker{keep: true}
@@ -333,7 +399,18 @@ func TestNoScorers(t *testing.T) {
 			t.Errorf("endpoint %d: total %v, want 0", i, s)
 		}
 	}
-	if n := len(rec.Ended()); n != 0 {
-		t.Errorf("%d spans for an empty chain, want 0", n)
+	var scoring []sdktrace.ReadOnlySpan
+	for _, s := range rec.Ended() {
+		if s.Name() == schema.SpanScoring {
+			scoring = append(scoring, s)
+		}
 	}
+	if len(scoring) != 1 {
+		t.Fatalf("%d %s spans for an empty chain, want 1", len(scoring), schema.SpanScoring)
+	}
+	assertAttrs(t, scoring[0], map[string]attribute.Value{
+		schema.AttrScorerCount:       attribute.IntValue(0),
+		schema.AttrScoringCandidates: attribute.IntValue(4),
+		schema.AttrRequestModel:      attribute.StringValue("m"),
+	})
 }

@@ -6,10 +6,8 @@ import (
 	"fmt"
 	"math"
 
-	"go.opentelemetry.io/otel/attribute"
-
 	"github.com/scorelens/scorelens/scheduler/framework"
-	"github.com/scorelens/scorelens/scheduler/schema"
+	"github.com/scorelens/scorelens/scheduler/instrument"
 )
 
 // WeightedScorer is a scorer with its weight in a profile's chain: each
@@ -17,17 +15,16 @@ import (
 // to the endpoint's total. Its span name and static span attributes are
 // built once, so the traced path builds no string per request.
 //
-// The span's score.max and score.avg are those of the clamped scores (the
-// values that entered the weighted sum), before weighting; endpoints left
-// at framework.NoScore count in neither nor in endpoints_scored.
+// The span's score.max and score.avg are those of the raw scores the
+// scorer wrote, as upstream's: before clamping and weighting; endpoints
+// left at framework.NoScore count in neither nor in endpoints_scored.
 type WeightedScorer struct {
-	scorer   framework.Scorer
-	weight   float64
-	name     framework.TypedName
-	spanName string
-	// static holds the type, name and weight attributes, copied into the
-	// child span's attribute buffer per invocation.
-	static [3]attribute.KeyValue
+	scorer framework.Scorer
+	weight float64
+	name   framework.TypedName
+	// span is the scorer's span identity: its name and its type, name and
+	// weight attributes.
+	span *instrument.Scorer
 }
 
 // NewWeightedScorer weights s in a chain. The weight must be a finite
@@ -44,15 +41,10 @@ func NewWeightedScorer(s framework.Scorer, weight float64) (*WeightedScorer, err
 		return nil, fmt.Errorf("weighted scorer %s: weight %v: must be finite and above zero", tn, weight)
 	}
 	return &WeightedScorer{
-		scorer:   s,
-		weight:   weight,
-		name:     tn,
-		spanName: schema.ScorerSpanPrefix + tn.Type,
-		static: [3]attribute.KeyValue{
-			keyScorerType.String(tn.Type),
-			keyScorerName.String(tn.Name),
-			keyScorerWeight.Float64(weight),
-		},
+		scorer: s,
+		weight: weight,
+		name:   tn,
+		span:   instrument.NewScorer(tn.Type, tn.Name, weight),
 	}, nil
 }
 
@@ -66,15 +58,7 @@ func (w *WeightedScorer) Weight() float64 { return w.weight }
 func (w *WeightedScorer) TypedName() framework.TypedName { return w.name }
 
 // SpanName returns the name of the scorer's child span.
-func (w *WeightedScorer) SpanName() string { return w.spanName }
-
-// scoreStats summarises one invocation for its span. Its values are those
-// of the CLAMPED scores, i.e. what entered the weighted sum, not what the
-// scorer wrote: a scorer returning 3.0 shows score.max 1.
-type scoreStats struct {
-	scored   int
-	max, sum float64
-}
+func (w *WeightedScorer) SpanName() string { return w.span.SpanName() }
 
 // score runs the scorer over endpoints and adds framework.Clamp01(score)*weight into
 // totals. scores is scratch space of len(endpoints).
@@ -88,19 +72,17 @@ func (w *WeightedScorer) score(ctx context.Context, req *framework.InferenceRequ
 }
 
 // scoreTraced is score plus the statistics of its span, kept apart so that
-// the untraced path does not compute them.
-func (w *WeightedScorer) scoreTraced(ctx context.Context, req *framework.InferenceRequest, endpoints []framework.Endpoint, scores, totals []float64) scoreStats {
+// the untraced path does not compute them. The statistics are of the RAW
+// scores, as upstream's: a scorer returning 3.0 shows score.max 3.
+func (w *WeightedScorer) scoreTraced(ctx context.Context, req *framework.InferenceRequest, endpoints []framework.Endpoint, scores, totals []float64) instrument.Stats {
 	w.run(ctx, req, endpoints, scores)
-	var st scoreStats
+	var st instrument.Stats
 	for i, v := range scores {
 		if !framework.Scored(v) {
 			continue
 		}
-		v = framework.Clamp01(v)
-		totals[i] += v * w.weight
-		st.scored++
-		st.sum += v
-		st.max = max(st.max, v)
+		st.Add(v)
+		totals[i] += framework.Clamp01(v) * w.weight
 	}
 	return st
 }

@@ -2,8 +2,10 @@
 // (filters, scorers, pickers, profile handlers), the request being scheduled
 // and the endpoints it can go to.
 //
-// The shapes follow upstream llm-d EPP (pkg/epp/framework/interface) closely
-// so that an EPP adopts this module with a thin adapter. The one deliberate
+// The shapes follow upstream llm-d EPP (pkg/epp/framework/interface)
+// closely, for an EPP that starts from this framework. An EPP with a
+// framework of its own does not adapt to these types: it calls package
+// instrument from its own scorer loop (docs/adopting.md). The one deliberate
 // difference is the scorer: upstream returns a fresh map[Endpoint]float64
 // per call; ours writes into a caller-owned slice aligned with the
 // candidates, which removes a map allocation and hashing per scorer per
@@ -196,4 +198,13 @@ type ProfileHandler interface {
 type PreRequest interface {
 	Plugin
 	PreRequest(ctx context.Context, req *InferenceRequest, result *SchedulingResult)
+}
+
+// ResponseHeader is implemented by plugins that write headers on the
+// response to the client once the request is scheduled (upstream's
+// ResponseHeader extension point): the session-affinity scorer issues its
+// session token there. Scheduler.ResponseHeaders calls them.
+type ResponseHeader interface {
+	Plugin
+	ResponseHeader(ctx context.Context, req *InferenceRequest, result *SchedulingResult, headers map[string]string)
 }

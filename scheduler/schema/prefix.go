@@ -1,21 +1,25 @@
 package schema
 
-// Attributes of upstream's prefix-cache scorer span, SpanScorePrefixCache,
-// which nests under the prefix-cache scorer's span
-// (ScorerSpanPrefix + "prefix-cache-scorer").
+// The prefix-cache scorer's own span, SpanScorePrefixCache, nests under the
+// prefix-cache scorer's span (ScorerSpanPrefix + "prefix-cache-scorer") and
+// carries upstream's keys: see UpstreamAttributes(SpanScorePrefixCache).
 //
 // The span is not a schema span (Classify says NotSchema) and its keys are
 // deliberately absent from KeyType and Attributes, whose scope is the two
-// schema span kinds. Like them, these keys are request-level: none names an
+// schema span kinds. Like them, its keys are request-level: none names an
 // endpoint.
-const (
-	// AttrPrefixBlocks is the number of prompt blocks the scorer hashed and
-	// matched against the endpoints' caches (int).
-	AttrPrefixBlocks = "llm_d.epp.prefix_cache.prompt_blocks"
-)
+
+// AttrPrefixBlocks is the number of prompt blocks the scorer hashed and
+// matched against the endpoints' caches (int).
+//
+// Deprecated: it was this module's own key on SpanScorePrefixCache, which
+// now carries upstream's keys only (PrefixCacheAttributes). It is kept so
+// that collectors keep recognising spans from older senders.
+const AttrPrefixBlocks = "llm_d.epp.prefix_cache.prompt_blocks"
 
 // PrefixCacheAttributes returns the keys of the prefix-cache scorer's own
-// span, as a fresh slice (for docs, config validation and tests).
+// span, upstream's, as a fresh slice (for docs, config validation and
+// tests). It is UpstreamAttributes(SpanScorePrefixCache).
 func PrefixCacheAttributes() []Attribute {
-	return []Attribute{{AttrPrefixBlocks, TypeInt}}
+	return UpstreamAttributes(SpanScorePrefixCache)
 }

@@ -47,10 +47,12 @@ const (
 	// AttrScorerCandidates is the number of endpoints passed to the scorer (int).
 	AttrScorerCandidates = "llm_d.epp.scorer.candidate_endpoints"
 	// AttrScoreMax is the largest score the scorer returned (float; only when
-	// it returned at least one score).
+	// it returned at least one score). Like upstream's, it is of the raw
+	// scores, before clamping to [0,1] and weighting; a NaN score (no score)
+	// is skipped.
 	AttrScoreMax = "llm_d.epp.scorer.score.max"
 	// AttrScoreAvg is the mean score the scorer returned (float; only when it
-	// returned at least one score).
+	// returned at least one score), of the raw scores as AttrScoreMax.
 	AttrScoreAvg = "llm_d.epp.scorer.score.avg"
 	// AttrEndpointsScored is the number of endpoints the scorer returned a
 	// score for (int; only when non-zero).
@@ -70,6 +72,12 @@ const (
 	TypeInt
 	// TypeFloat is a 64-bit float value.
 	TypeFloat
+	// TypeBool is a boolean value (upstream spans only).
+	TypeBool
+	// TypeStringSlice is a slice of strings (upstream spans only).
+	TypeStringSlice
+	// TypeFloatSlice is a slice of 64-bit floats (upstream spans only).
+	TypeFloatSlice
 )
 
 // String returns the type's name as used in docs and error messages.
@@ -81,6 +89,12 @@ func (t Type) String() string {
 		return "int"
 	case TypeFloat:
 		return "double"
+	case TypeBool:
+		return "bool"
+	case TypeStringSlice:
+		return "string[]"
+	case TypeFloatSlice:
+		return "double[]"
 	default:
 		return "none"
 	}

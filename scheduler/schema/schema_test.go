@@ -68,3 +68,40 @@ func TestKeyTypeDoesNotAllocate(t *testing.T) {
 		t.Errorf("allocs = %v, want 0", allocs)
 	}
 }
+
+// TestUpstreamAttributes checks the listing of upstream's keys: every span
+// name that upstream emits has keys, each listed once with a type, and the
+// only keys this module omits are the ones naming endpoints.
+func TestUpstreamAttributes(t *testing.T) {
+	names := append(UpstreamSpans(), SpanScoring, ScorerSpanPrefix, SpanPickDisaggProfile, SpanPrepareDisaggregation)
+	for _, name := range names {
+		attrs := UpstreamAttributes(name)
+		if len(attrs) == 0 {
+			t.Errorf("%s: no keys listed", name)
+		}
+		seen := map[string]bool{}
+		for _, a := range attrs {
+			if seen[a.Key] || a.Type == TypeNone {
+				t.Errorf("%s: %q listed twice or without a type", name, a.Key)
+			}
+			seen[a.Key] = true
+		}
+	}
+	if UpstreamAttributes("gateway.request") != nil {
+		t.Error("keys listed for a span upstream's scheduler does not make")
+	}
+	// The schema spans' upstream keys are all in the schema's allow-list.
+	for _, c := range []struct {
+		name string
+		kind SpanKind
+	}{{SpanScoring, Scoring}, {ScorerSpanPrefix, Scorer}} {
+		for _, a := range UpstreamAttributes(c.name) {
+			if got := KeyType(c.kind, a.Key); got != a.Type {
+				t.Errorf("%s: upstream's %q (%v) has KeyType %v", c.name, a.Key, a.Type, got)
+			}
+		}
+	}
+	if !OmittedUpstreamKey(SpanPickEndpoints, AttrPickerTopEndpoints) || OmittedUpstreamKey(SpanPickEndpoints, AttrPickerTopScores) {
+		t.Error("OmittedUpstreamKey: pick_endpoints omits exactly the endpoint ids")
+	}
+}

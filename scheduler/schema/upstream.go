@@ -93,7 +93,18 @@ const (
 	AttrMMModality = "mm.modality"
 	// AttrMMHashCount is the number of multimodal content hashes (int).
 	AttrMMHashCount = "mm.hash_count"
+	// AttrMMHit tells whether any endpoint held a multimodal block of the
+	// request (bool) on SpanScorePrefixCache; upstream sets it only when
+	// some endpoint tracks multimodal blocks.
+	AttrMMHit = "mm.hit"
+	// AttrProfileHandlerDecodeFailed is set (bool, true) on
+	// SpanPickDisaggProfile when the decode profile picked no endpoint.
+	AttrProfileHandlerDecodeFailed = "llm_d.epp.profile_handler.decode_failed"
 )
+
+// MMModalityNone is upstream's AttrMMModality value of a request without
+// multimodal content.
+const MMModalityNone = "none"
 
 // Keys of upstream's P/D sidecar (service llm-d-disagg-sidecar): host:port
 // strings, endpoint identities all.
@@ -102,3 +113,67 @@ const (
 	AttrPDProxyDecodeTarget  = "llm_d.pd_proxy.decode.target"
 	AttrPDProxyDeniedTarget  = "llm_d.pd_proxy.denied_target"
 )
+
+// UpstreamAttributes returns the attribute keys, with their value types,
+// that upstream's own code puts on the named scheduling span, as a fresh
+// slice in the order upstream sets them; nil for a name it does not know.
+// Scorer spans are named by ScorerSpanPrefix alone (their keys do not
+// depend on the scorer type). Keys upstream sets only in a rare case
+// (mm.hit without multimodal tracking, decode_failed, error reasons) are
+// left out: the list is what a trace of ordinary traffic carries, the
+// key set the fixtures in the repository's testdata show.
+//
+// It includes the keys that name endpoints (AttrPickerTopEndpoints), which
+// this module never emits: see OmittedUpstreamKey.
+func UpstreamAttributes(spanName string) []Attribute {
+	request := []Attribute{{AttrRequestModel, TypeString}, {AttrRequestID, TypeString}}
+	mm := []Attribute{{AttrMMModality, TypeString}, {AttrMMHashCount, TypeInt}}
+	switch spanName {
+	case SpanRunSchedulerProfile:
+		return []Attribute{{AttrProfileName, TypeString}}
+	case SpanFilterEndpoints:
+		return append([]Attribute{{AttrFilterCandidates, TypeInt}}, append(request, Attribute{AttrFilterFiltered, TypeInt})...)
+	case SpanScoring:
+		return append([]Attribute{{AttrScorerCount, TypeInt}, {AttrScoringCandidates, TypeInt}}, request...)
+	case ScorerSpanPrefix:
+		return []Attribute{
+			{AttrScorerType, TypeString}, {AttrScorerName, TypeString}, {AttrScorerWeight, TypeFloat},
+			{AttrScorerCandidates, TypeInt}, {AttrScoreMax, TypeFloat}, {AttrScoreAvg, TypeFloat},
+			{AttrEndpointsScored, TypeInt},
+		}
+	case SpanPickEndpoints:
+		return append([]Attribute{
+			{AttrPickerCandidates, TypeInt}, {AttrPickerTopEndpoints, TypeStringSlice}, {AttrPickerTopScores, TypeFloatSlice},
+		}, request...)
+	case SpanScorePrefixCache:
+		out := append([]Attribute{{AttrScorerCandidates, TypeInt}}, request...)
+		out = append(out, mm...)
+		return append(out, Attribute{AttrScoreMax, TypeFloat}, Attribute{AttrScoreAvg, TypeFloat}, Attribute{AttrEndpointsScored, TypeInt})
+	case SpanPickDisaggProfile:
+		return append(append(request, mm...), Attribute{AttrProfileHandlerDecision, TypeString})
+	case SpanPrepareDisaggregation:
+		return append(append(request, mm...),
+			Attribute{AttrPDDisaggregationUsed, TypeBool}, Attribute{AttrPDPrefillPodAddress, TypeString},
+			Attribute{AttrPDPrefillPodPort, TypeString}, Attribute{AttrEncodeDisaggregationUsed, TypeBool},
+			Attribute{AttrEncodeReason, TypeString})
+	}
+	return nil
+}
+
+// OmittedUpstreamKey tells whether this module deliberately never emits
+// key, which upstream's span of that name carries: the keys that name an
+// endpoint (pick_endpoints' endpoint ids; the prefill pod's address and
+// port on prepare_disaggregation, a span this module does not make).
+func OmittedUpstreamKey(spanName, key string) bool {
+	switch spanName {
+	case SpanPickEndpoints:
+		return key == AttrPickerTopEndpoints
+	case SpanPrepareDisaggregation:
+		return key == AttrPDPrefillPodAddress || key == AttrPDPrefillPodPort || key == AttrEncodeEndpoints
+	}
+	return false
+}
+
+// MaxTopScores is how many of the highest weighted scores upstream lists in
+// AttrPickerTopScores (and ids in AttrPickerTopEndpoints).
+const MaxTopScores = 5

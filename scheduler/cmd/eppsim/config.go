@@ -24,6 +24,7 @@ type config struct {
 	rate      float64       // requests per second of wall time; 0: as fast as possible
 	duration  time.Duration // wall-time limit; 0: none
 	seed      uint64
+	disagg    bool // prefill/decode disaggregation: two profiles per request
 }
 
 // errHelp is returned for -h: usage was printed, nothing failed.
@@ -42,6 +43,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.Float64Var(&c.rate, "rate", 0, "requests per second of wall time; 0 for as fast as possible (the simulated fleet is equally busy at any rate)")
 	fs.DurationVar(&c.duration, "duration", 0, "maximum wall time of the run; 0 for no limit")
 	fs.Uint64Var(&c.seed, "seed", 1, "seed of the simulation: the same seed and flags give the same requests and picks")
+	fs.BoolVar(&c.disagg, "disagg", false, "prefill/decode disaggregation: a third of each model's endpoints prefill, the decode profile runs first and the prefill profile when the uncached prompt is long (two scoring chains per trace)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintf(stderr, "Usage: eppsim [flags]\n\nSchedules a simulated workload on a simulated fleet and traces every scoring chain.\n"+

@@ -31,8 +31,12 @@ const (
 	tracerScope = "github.com/scorelens/scorelens/scheduler/cmd/eppsim"
 	// namespace is the simulated pods' namespace.
 	namespace = "llm-d"
-	// profileName is the scheduler's only profile.
+	// profileName is the scheduler's only profile (without -disagg).
 	profileName = "default"
+	// disaggNonCachedBytes is the prefix-based decider's threshold with
+	// -disagg: a request whose prompt the decode endpoint does not cache
+	// for at least this many bytes (about 256 tokens) gets a prefill.
+	disaggNonCachedBytes = 1024
 	// lowQueueThreshold is the low-queue filter's waiting-queue bound.
 	lowQueueThreshold = 128
 	// loadAwareThreshold is the load-aware scorer's queue saturation point.
@@ -152,7 +156,11 @@ func newScorers() ([]*scheduler.WeightedScorer, error) {
 	return out, nil
 }
 
-func newScheduler(seed uint64, tp trace.TracerProvider) (*scheduler.Scheduler, error) {
+func newScheduler(cfg config, tp trace.TracerProvider) (*scheduler.Scheduler, error) {
+	if cfg.disagg {
+		return newDisaggScheduler(cfg.seed, tp)
+	}
+	seed := cfg.seed
 	scorers, err := newScorers()
 	if err != nil {
 		return nil, fmt.Errorf("scorers: %w", err)
@@ -210,7 +218,7 @@ func newSimulation(cfg config, tp trace.TracerProvider) (*simulation, error) {
 	if err != nil {
 		return nil, err
 	}
-	sched, err := newScheduler(cfg.seed, tp)
+	sched, err := newScheduler(cfg, tp)
 	if err != nil {
 		return nil, err
 	}
@@ -229,6 +237,9 @@ func newSimulation(cfg config, tp trace.TracerProvider) (*simulation, error) {
 	}
 	for i, ep := range fl.Endpoints() {
 		sim.index[ep] = i
+	}
+	if cfg.disagg {
+		assignRoles(fl.Endpoints())
 	}
 	sim.stats.picks = make([]int, len(fl.Endpoints()))
 	return sim, nil
@@ -308,7 +319,12 @@ func (s *simulation) step(ctx context.Context) {
 		return
 	}
 	s.stats.picks[s.index[target]]++
-	s.sessions[r.SessionID] = scorer.SessionToken(target.GetMetadata().ID)
+	// The response carries the session token the session scorer issues.
+	headers := map[string]string{}
+	s.sched.ResponseHeaders(ctx, req, res, headers)
+	if token, ok := headers[scorer.DefaultSessionHeader]; ok {
+		s.sessions[r.SessionID] = token
+	}
 	job := fleet.Job{
 		Adapter:      r.Adapter,
 		PromptTokens: fleet.Tokens(r.Prompt),
@@ -346,5 +362,112 @@ func (s *simulation) observe(d time.Duration) {
 	}
 	if j := s.sampler.IntN(st.seen); j < maxLatencySamples {
 		st.latencies[j] = d
+	}
+}
+
+// newDisaggScheduler is a prefill/decode deployment, as llm-d's guides
+// configure it: a decode profile (decode endpoints; prefix affinity,
+// load, KV cache, LoRA and session affinity) run first, then, when the
+// prefix-based decider finds enough of the prompt uncached on the decode
+// endpoint, a prefill profile (prefill endpoints; prefix affinity, queue,
+// KV cache). One prefix-cache scorer serves both, so the decider reads what
+// the decode profile's scorer knows.
+func newDisaggScheduler(seed uint64, tp trace.TracerProvider) (*scheduler.Scheduler, error) {
+	prefix, err := scorer.NewPrefixCache("", scorer.DefaultPrefixCacheConfig())
+	if err != nil {
+		return nil, fmt.Errorf("scorers: %w", err)
+	}
+	weigh := func(chain []struct {
+		s framework.Scorer
+		w float64
+	}) ([]*scheduler.WeightedScorer, error) {
+		out := make([]*scheduler.WeightedScorer, 0, len(chain))
+		for _, c := range chain {
+			ws, err := scheduler.NewWeightedScorer(c.s, c.w)
+			if err != nil {
+				return nil, fmt.Errorf("scorers: %w", err)
+			}
+			out = append(out, ws)
+		}
+		return out, nil
+	}
+	decodeScorers, err := weigh([]struct {
+		s framework.Scorer
+		w float64
+	}{
+		{prefix, 2},
+		{scorer.NewLoadAware("", loadAwareThreshold), 1},
+		{scorer.NewKVCacheUtilization(""), 1},
+		{scorer.NewLoRAAffinity(""), 1},
+		{scorer.NewSessionAffinity("", scorer.DefaultSessionHeader), 1},
+	})
+	if err != nil {
+		return nil, err
+	}
+	prefillScorers, err := weigh([]struct {
+		s framework.Scorer
+		w float64
+	}{
+		{prefix, 2},
+		{scorer.NewQueue(""), 1},
+		{scorer.NewKVCacheUtilization(""), 1},
+	})
+	if err != nil {
+		return nil, err
+	}
+	decode, err := scheduler.NewProfile(profilehandler.DefaultDecodeProfile,
+		[]framework.Filter{filter.NewDecodeRole(""), filter.NewLowQueue("", lowQueueThreshold)},
+		decodeScorers, picker.NewMaxScore("", picker.WithSeed(seed)), scheduler.WithTracerProvider(tp))
+	if err != nil {
+		return nil, fmt.Errorf("profile: %w", err)
+	}
+	prefill, err := scheduler.NewProfile(profilehandler.DefaultPrefillProfile,
+		[]framework.Filter{filter.NewPrefillRole(""), filter.NewLowQueue("", lowQueueThreshold)},
+		prefillScorers, picker.NewMaxScore("", picker.WithSeed(seed+1)), scheduler.WithTracerProvider(tp))
+	if err != nil {
+		return nil, fmt.Errorf("profile: %w", err)
+	}
+	decider, err := profilehandler.NewPrefixBased("", disaggNonCachedBytes, prefix)
+	if err != nil {
+		return nil, err
+	}
+	s, err := scheduler.New(profilehandler.NewDisagg("", "", "", decider), map[string]*scheduler.Profile{
+		profilehandler.DefaultDecodeProfile:  decode,
+		profilehandler.DefaultPrefillProfile: prefill,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("scheduler: %w", err)
+	}
+	return s, nil
+}
+
+// assignRoles labels the fleet for prefill/decode: in each model's pool a
+// third of the endpoints (at least one) prefill and the rest decode; a
+// pool of one endpoint does both.
+func assignRoles(eps []*framework.SimpleEndpoint) {
+	byPool := map[string][]*framework.EndpointMetadata{}
+	var pools []string
+	for _, ep := range eps {
+		md := ep.GetMetadata()
+		app := md.Labels["app"]
+		if _, ok := byPool[app]; !ok {
+			pools = append(pools, app)
+		}
+		byPool[app] = append(byPool[app], md)
+	}
+	for _, app := range pools {
+		mds := byPool[app]
+		if len(mds) == 1 {
+			mds[0].Labels[filter.RoleLabel] = filter.RolePrefillDecode
+			continue
+		}
+		prefill := max(1, len(mds)/3)
+		for i, md := range mds {
+			role := filter.RoleDecode
+			if i < prefill {
+				role = filter.RolePrefill
+			}
+			md.Labels[filter.RoleLabel] = role
+		}
 	}
 }

@@ -8,6 +8,8 @@
 //	                      are about to, or have room to load it (the
 //	                      conditions of upstream's lora-affinity scorer,
 //	                      /work/shared/reference/upstream-epp.md)
+//	decode-filter,        upstream's role filters on the llm-d.ai/role
+//	prefill-filter        label, for prefill/decode disaggregation
 //
 // Filters work in place: they compact the input slice and return a prefix
 // of it, allocating nothing, as framework.Filter allows. Constructors take

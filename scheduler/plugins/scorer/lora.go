@@ -18,9 +18,10 @@ const (
 
 // LoRAAffinity prefers endpoints that already serve the request's adapter
 // (req.Adapter()): 1.0 when it is in ActiveModels, 0.8 when the endpoint has
-// room to load it (MaxActiveModels > 0 and fewer adapters active), 0.6 when
-// it is in WaitingModels, else 0. The checks run in that order, so an adapter
-// both waiting and with room scores 0.8.
+// room to load it (adapters active plus adapters waiting below
+// MaxActiveModels, as upstream counts them), 0.6 when it is in
+// WaitingModels, else 0. The checks run in that order, so an adapter both
+// waiting and with room scores 0.8.
 type LoRAAffinity struct {
 	name framework.TypedName
 }
@@ -39,14 +40,12 @@ func (s *LoRAAffinity) TypedName() framework.TypedName { return s.name }
 // Category implements framework.Scorer.
 func (s *LoRAAffinity) Category() framework.ScorerCategory { return framework.Affinity }
 
-// Score implements framework.Scorer. A request without a model or adapter
-// carries no affinity signal and leaves every endpoint unscored, as do
-// endpoints without metrics.
+// Score implements framework.Scorer. Every endpoint with metrics is
+// scored, as upstream scores them, also for a request that names no model
+// or adapter (no endpoint has it active or waiting: the room check
+// decides). Endpoints without metrics stay unscored.
 func (s *LoRAAffinity) Score(_ context.Context, req *framework.InferenceRequest, endpoints []framework.Endpoint, scores []float64) {
 	adapter := req.Adapter()
-	if adapter == "" {
-		return
-	}
 	for i, ep := range endpoints {
 		m := ep.GetMetrics()
 		if m == nil {
@@ -60,7 +59,7 @@ func loraScore(m *framework.Metrics, adapter string) float64 {
 	if _, ok := m.ActiveModels[adapter]; ok {
 		return loraActive
 	}
-	if m.MaxActiveModels > 0 && len(m.ActiveModels) < m.MaxActiveModels {
+	if len(m.ActiveModels)+len(m.WaitingModels) < m.MaxActiveModels {
 		return loraRoom
 	}
 	if _, ok := m.WaitingModels[adapter]; ok {

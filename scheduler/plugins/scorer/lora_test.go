@@ -16,7 +16,9 @@ func TestLoRAAffinity(t *testing.T) {
 		{"active", framework.Metrics{ActiveModels: map[string]int{"a": 1, "b": 1}, MaxActiveModels: 2}, 1},
 		{"active beats waiting", framework.Metrics{ActiveModels: map[string]int{"a": 1}, WaitingModels: map[string]int{"a": 1}}, 1},
 		{"room to load", framework.Metrics{ActiveModels: map[string]int{"b": 1}, MaxActiveModels: 2}, 0.8},
-		{"room beats waiting", framework.Metrics{WaitingModels: map[string]int{"a": 1}, MaxActiveModels: 1}, 0.8},
+		{"room beats waiting", framework.Metrics{WaitingModels: map[string]int{"a": 1}, MaxActiveModels: 2}, 0.8},
+		{"waiting adapters take the room", framework.Metrics{ActiveModels: map[string]int{"b": 1}, WaitingModels: map[string]int{"c": 1}, MaxActiveModels: 2}, 0},
+		{"own waiting adapter takes the room", framework.Metrics{WaitingModels: map[string]int{"a": 1}, MaxActiveModels: 1}, 0.6},
 		{"waiting, full", framework.Metrics{ActiveModels: map[string]int{"b": 1}, WaitingModels: map[string]int{"a": 2}, MaxActiveModels: 1}, 0.6},
 		{"full", framework.Metrics{ActiveModels: map[string]int{"b": 1, "c": 1}, MaxActiveModels: 2}, 0},
 		{"no adapter slots", framework.Metrics{}, 0},
@@ -30,15 +32,17 @@ func TestLoRAAffinity(t *testing.T) {
 }
 
 // TestLoRAAffinityAdapter checks that the target model stands in for the
-// adapter when none is set, and that no model at all means no signal.
+// adapter when none is set, and that a request without a model is scored
+// all the same, by the room check, as upstream.
 func TestLoRAAffinityAdapter(t *testing.T) {
 	eps := []framework.Endpoint{
 		testfleet.Endpoint("ns/a", framework.Metrics{ActiveModels: map[string]int{"m": 1}}),
 		&testfleet.NilMetrics{},
 		testfleet.Endpoint("ns/b", framework.Metrics{}),
+		testfleet.Endpoint("ns/c", framework.Metrics{MaxActiveModels: 1}),
 	}
-	sameScores(t, score(NewLoRAAffinity(""), &framework.InferenceRequest{TargetModel: "m"}, eps), []float64{1, nan, 0})
-	sameScores(t, score(NewLoRAAffinity(""), &framework.InferenceRequest{}, eps), []float64{nan, nan, nan})
+	sameScores(t, score(NewLoRAAffinity(""), &framework.InferenceRequest{TargetModel: "m"}, eps), []float64{1, nan, 0, 0.8})
+	sameScores(t, score(NewLoRAAffinity(""), &framework.InferenceRequest{}, eps), []float64{0, nan, 0, 0.8})
 }
 
 func TestLoRAAffinityAllocs(t *testing.T) {

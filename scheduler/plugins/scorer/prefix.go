@@ -4,12 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"sync"
 
-	"go.opentelemetry.io/otel/trace"
-
 	"github.com/scorelens/scorelens/scheduler/framework"
+	"github.com/scorelens/scorelens/scheduler/instrument"
+	"github.com/scorelens/scorelens/scheduler/schema"
 )
 
 // PrefixCacheType is the upstream type of the prefix-cache scorer.
@@ -22,7 +21,9 @@ type PrefixCacheConfig struct {
 	// hashes 64-character blocks).
 	BlockSize int
 	// MaxPrefixBlocks caps how many leading blocks of a prompt are hashed and
-	// matched, bounding the work on very long prompts.
+	// matched, bounding the work on very long prompts. The default is
+	// upstream's cap of 131072 tokens, at upstream's own estimate of 4 bytes
+	// per token: 512 KiB, the whole of any prompt a 128K-token model takes.
 	MaxPrefixBlocks int
 	// LRUCapacityPerEndpoint is how many block hashes are remembered per
 	// endpoint before the least recently used are evicted.
@@ -38,8 +39,9 @@ type PrefixCacheConfig struct {
 const (
 	// DefaultPrefixBlockSize is upstream's block size in prompt bytes.
 	DefaultPrefixBlockSize = 64
-	// DefaultMaxPrefixBlocks is upstream's cap on blocks matched per prompt.
-	DefaultMaxPrefixBlocks = 256
+	// DefaultMaxPrefixBlocks is upstream's cap on the prompt matched
+	// (131072 tokens at 4 bytes each), in blocks of DefaultPrefixBlockSize.
+	DefaultMaxPrefixBlocks = 131072 * 4 / DefaultPrefixBlockSize
 	// DefaultLRUCapacityPerEndpoint is upstream's per-server LRU capacity.
 	DefaultLRUCapacityPerEndpoint = 31250
 	// DefaultPrefixCacheMaxEndpoints is ours: upstream drops endpoints when
@@ -92,9 +94,8 @@ func (c PrefixCacheConfig) Validate() error {
 type PrefixCache struct {
 	name    framework.TypedName
 	cfg     PrefixCacheConfig
-	seed    maphash.Seed
 	dataKey string
-	tracers tracerCache
+	tracer  *instrument.PluginTracer
 
 	counts sync.Pool // *[]int32 match counts, for indexes beyond countsOnStack
 
@@ -115,9 +116,9 @@ func NewPrefixCache(name string, cfg PrefixCacheConfig) (*PrefixCache, error) {
 		return nil, fmt.Errorf("prefix-cache scorer %q: %w", tn.Name, err)
 	}
 	return &PrefixCache{
-		name: tn,
-		cfg:  cfg,
-		seed: maphash.MakeSeed(),
+		name:   tn,
+		cfg:    cfg,
+		tracer: instrument.NewPluginTracer(TracerScope),
 		// Unique per instance: two prefix scorers with different block sizes
 		// must not read each other's hashes.
 		dataKey: tn.String() + "/prompt-blocks",
@@ -138,7 +139,7 @@ const inlineBlocks = 64
 
 // promptHashes is the per-request state; a pointer so that storing it in the
 // request's data boxes nothing. owner guards against another instance
-// configured under the same name (its hashes use another seed); model and
+// configured under the same name (it may use another block size); model and
 // prompt against a request struct reused for another prompt. Comparing them
 // is nearly free: an unchanged string compares equal on its pointer.
 type promptHashes struct {
@@ -162,7 +163,7 @@ func (s *PrefixCache) hashes(req *framework.InferenceRequest) []uint64 {
 	if n > inlineBlocks {
 		dst = make([]uint64, 0, n)
 	}
-	p.hashes = hashPrompt(dst, s.seed, req.TargetModel, req.Prompt, s.cfg.BlockSize, s.cfg.MaxPrefixBlocks)
+	p.hashes = hashPrompt(dst, req.TargetModel, req.Prompt, s.cfg.BlockSize, s.cfg.MaxPrefixBlocks)
 	req.SetData(s.dataKey, p)
 	return p.hashes
 }
@@ -173,8 +174,9 @@ func (s *PrefixCache) hashes(req *framework.InferenceRequest) []uint64 {
 // is recording, the work runs in a nested score_prefix_cache span; when it
 // is not, no tracing work is done beyond that one check.
 func (s *PrefixCache) Score(ctx context.Context, req *framework.InferenceRequest, endpoints []framework.Endpoint, scores []float64) {
-	if parent := trace.SpanFromContext(ctx); parent.IsRecording() {
-		s.scoreTraced(ctx, parent, req, endpoints, scores)
+	if _, span, ok := s.tracer.Start(ctx, schema.SpanScorePrefixCache); ok {
+		s.score(req, endpoints, scores)
+		endPrefixSpan(span, req, scores)
 		return
 	}
 	s.score(req, endpoints, scores)
@@ -184,8 +186,8 @@ func (s *PrefixCache) Score(ctx context.Context, req *framework.InferenceRequest
 // cover on the stack; larger indexes borrow a slice from a pool.
 const countsOnStack = 256
 
-// score does the work of Score and returns the prompt's block count.
-func (s *PrefixCache) score(req *framework.InferenceRequest, endpoints []framework.Endpoint, scores []float64) int {
+// score does the work of Score.
+func (s *PrefixCache) score(req *framework.InferenceRequest, endpoints []framework.Endpoint, scores []float64) {
 	hashes := s.hashes(req)
 	total := float64(len(hashes))
 	var buf [countsOnStack]int32
@@ -216,7 +218,6 @@ func (s *PrefixCache) score(req *framework.InferenceRequest, endpoints []framewo
 			scores[i] = float64(counts[slot]) / total
 		}
 	}
-	return len(hashes)
 }
 
 // PreRequest implements framework.PreRequest: the endpoints the primary
@@ -240,6 +241,16 @@ func (s *PrefixCache) PreRequest(_ context.Context, req *framework.InferenceRequ
 			s.index.record(md.ID, hashes)
 		}
 	}
+}
+
+// MatchedBytes returns how many leading bytes of the request's prompt the
+// endpoint with the given metadata ID holds, by the scorer's estimate: its
+// matched blocks times the block size. A prefill/decode decider reads it.
+func (s *PrefixCache) MatchedBytes(req *framework.InferenceRequest, endpointID string) int {
+	hashes := s.hashes(req)
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.index.matchedBlocks(hashes, endpointID) * s.cfg.BlockSize
 }
 
 // Forget drops everything remembered about the endpoint with the given

@@ -13,7 +13,7 @@ package scorer
 // Endpoints live in dense slots so that a request can count matches in a
 // slice indexed by slot rather than a map.
 type prefixIndex struct {
-	blocks       map[uint64][]holder
+	blocks       map[uint64]holderSet
 	ids          map[string]int32 // endpoint ID -> slot
 	slots        []endpointBlocks
 	free         []int32 // vacated slots, reused before the slice grows
@@ -26,6 +26,24 @@ type prefixIndex struct {
 // the endpoint's LRU list.
 type holder struct {
 	slot, node int32
+}
+
+// holderSet is the endpoints holding one block. Most blocks are held by
+// one endpoint (the one the prompt was routed to), so the first holder is
+// kept inline: inserting a new block allocates nothing, where a slice per
+// block cost an allocation for each block of every new prompt.
+type holderSet struct {
+	first holder
+	rest  []holder
+}
+
+func (s *holderSet) len() int { return 1 + len(s.rest) }
+
+func (s *holderSet) at(i int) holder {
+	if i == 0 {
+		return s.first
+	}
+	return s.rest[i-1]
 }
 
 // endpointBlocks is one endpoint's LRU list of block hashes. Nodes live in
@@ -44,7 +62,7 @@ type lruNode struct {
 
 func newPrefixIndex(capacity, maxEndpoints int) prefixIndex {
 	return prefixIndex{
-		blocks:       make(map[uint64][]holder),
+		blocks:       make(map[uint64]holderSet),
 		ids:          make(map[string]int32),
 		capacity:     capacity,
 		maxEndpoints: maxEndpoints,
@@ -53,11 +71,19 @@ func newPrefixIndex(capacity, maxEndpoints int) prefixIndex {
 
 // holders returns the endpoints holding the prompt's first block: the only
 // ones with a match.
-func (x *prefixIndex) holders(hashes []uint64) []holder {
+func (x *prefixIndex) holders(hashes []uint64) matchedSet {
 	if len(hashes) == 0 {
-		return nil
+		return matchedSet{}
 	}
-	return x.blocks[hashes[0]]
+	hs, ok := x.blocks[hashes[0]]
+	return matchedSet{hs, ok}
+}
+
+// matchedSet is the holders of a prompt's first block, and whether anyone
+// holds it.
+type matchedSet struct {
+	holderSet
+	any bool
 }
 
 // fewMatched is how many matched endpoints are found by comparing IDs;
@@ -68,13 +94,16 @@ const fewMatched = 8
 // among the matched endpoints. Usually a prompt's prefix sits on a few
 // endpoints, and comparing a candidate's ID with theirs (a length check,
 // mostly) is an order of magnitude cheaper than hashing it into the ID map.
-func (x *prefixIndex) matchedSlot(matched []holder, id string) (int32, bool) {
-	if len(matched) > fewMatched {
+func (x *prefixIndex) matchedSlot(matched matchedSet, id string) (int32, bool) {
+	if !matched.any {
+		return 0, false
+	}
+	if len(matched.rest) >= fewMatched {
 		s, ok := x.ids[id]
 		return s, ok
 	}
-	for _, hd := range matched {
-		if x.slots[hd.slot].id == id {
+	for i := range matched.len() {
+		if hd := matched.at(i); x.slots[hd.slot].id == id {
 			return hd.slot, true
 		}
 	}
@@ -89,8 +118,12 @@ func (x *prefixIndex) matchedSlot(matched []holder, id string) (int32, bool) {
 func (x *prefixIndex) match(hashes []uint64, counts []int32) {
 	for i, h := range hashes {
 		extended := false
-		for _, hd := range x.blocks[h] {
-			if counts[hd.slot] == int32(i) {
+		hs, ok := x.blocks[h]
+		if !ok {
+			return
+		}
+		for j := range hs.len() {
+			if hd := hs.at(j); counts[hd.slot] == int32(i) {
 				counts[hd.slot]++
 				extended = true
 			}
@@ -99,6 +132,31 @@ func (x *prefixIndex) match(hashes []uint64, counts []int32) {
 			return
 		}
 	}
+}
+
+// matchedBlocks returns how many leading hashes the endpoint holds.
+func (x *prefixIndex) matchedBlocks(hashes []uint64, id string) int {
+	slot, ok := x.ids[id]
+	if !ok {
+		return 0
+	}
+	for i, h := range hashes {
+		hs, ok := x.blocks[h]
+		if !ok {
+			return i
+		}
+		held := false
+		for j := range hs.len() {
+			if hs.at(j).slot == slot {
+				held = true
+				break
+			}
+		}
+		if !held {
+			return i
+		}
+	}
+	return len(hashes)
 }
 
 // record adds the hashes to the endpoint's blocks, last hash first, so that
@@ -119,10 +177,13 @@ func (x *prefixIndex) record(id string, hashes []uint64) {
 // add makes h the endpoint's most recent block.
 func (x *prefixIndex) add(slot int32, h uint64) {
 	e := &x.slots[slot]
-	for _, hd := range x.blocks[h] {
-		if hd.slot == slot {
-			e.moveToFront(hd.node)
-			return
+	hs, held := x.blocks[h]
+	if held {
+		for i := range hs.len() {
+			if hd := hs.at(i); hd.slot == slot {
+				e.moveToFront(hd.node)
+				return
+			}
 		}
 	}
 	var node int32
@@ -136,25 +197,42 @@ func (x *prefixIndex) add(slot int32, h uint64) {
 		e.nodes[node].hash = h
 	}
 	e.pushFront(node)
-	x.blocks[h] = append(x.blocks[h], holder{slot: slot, node: node})
+	hd := holder{slot: slot, node: node}
+	// Evicting may have dropped h's set (when the evicted block was h
+	// itself, held by this endpoint alone): read it again.
+	if hs, held = x.blocks[h]; held {
+		hs.rest = append(hs.rest, hd)
+	} else {
+		hs = holderSet{first: hd}
+	}
+	x.blocks[h] = hs
 }
 
 // dropHolder removes the endpoint from the block's holders, and the block
 // when no one holds it any more.
 func (x *prefixIndex) dropHolder(h uint64, slot int32) {
-	hs := x.blocks[h]
-	for i, hd := range hs {
-		if hd.slot != slot {
-			continue
-		}
-		last := len(hs) - 1
-		if last == 0 {
+	hs, ok := x.blocks[h]
+	if !ok {
+		return
+	}
+	if hs.first.slot == slot {
+		if len(hs.rest) == 0 {
 			delete(x.blocks, h)
 			return
 		}
-		hs[i] = hs[last]
-		x.blocks[h] = hs[:last]
+		last := len(hs.rest) - 1
+		hs.first, hs.rest = hs.rest[last], hs.rest[:last]
+		x.blocks[h] = hs
 		return
+	}
+	for i, hd := range hs.rest {
+		if hd.slot == slot {
+			last := len(hs.rest) - 1
+			hs.rest[i] = hs.rest[last]
+			hs.rest = hs.rest[:last]
+			x.blocks[h] = hs
+			return
+		}
 	}
 }
 

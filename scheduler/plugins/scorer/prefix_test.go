@@ -173,8 +173,8 @@ func TestPrefixCacheInstancesKeepOwnHashes(t *testing.T) {
 	sameScores(t, score(s2, req, []framework.Endpoint{a}), []float64{0.5})
 }
 
-// TestPrefixCacheSameName: two instances configured under one name do not
-// take each other's hashes (each seeds its own).
+// TestPrefixCacheSameName: two instances configured under one name keep
+// their own state on the request (each checks it is the owner).
 func TestPrefixCacheSameName(t *testing.T) {
 	s1, s2 := testPrefix(t, nil), testPrefix(t, nil)
 	a := testfleet.Endpoint("ns/a", framework.Metrics{})
@@ -368,5 +368,24 @@ func TestPrefixCacheManyEndpoints(t *testing.T) {
 	})
 	if a > 2 {
 		t.Errorf("%v allocs per Score with pooled counts, want 2", a)
+	}
+}
+
+func TestPrefixCacheMatchedBytes(t *testing.T) {
+	s := testPrefix(t, nil)
+	a := testfleet.Endpoint("ns/a", framework.Metrics{})
+	serve(s, "aaaabbbb", a)
+	for _, tc := range []struct {
+		prompt, id string
+		want       int
+	}{
+		{"aaaabbbbcccc", "ns/a", 8},
+		{"aaaaxxxx", "ns/a", 4},
+		{"xxxxbbbb", "ns/a", 0},
+		{"aaaabbbb", "ns/b", 0},
+	} {
+		if got := s.MatchedBytes(prefixReq(tc.prompt), tc.id); got != tc.want {
+			t.Errorf("MatchedBytes(%q, %s) = %d, want %d", tc.prompt, tc.id, got, tc.want)
+		}
 	}
 }

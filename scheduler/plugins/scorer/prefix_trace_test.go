@@ -62,9 +62,32 @@ func TestPrefixCacheSpan(t *testing.T) {
 	if got.InstrumentationScope().Name != TracerScope {
 		t.Errorf("scope = %q", got.InstrumentationScope().Name)
 	}
-	want := []attribute.KeyValue{attribute.Int(schema.AttrPrefixBlocks, 3)}
-	if attrs := got.Attributes(); len(attrs) != 1 || attrs[0] != want[0] {
+	// Upstream's keys: the request (no id here), its multimodal summary
+	// and the aggregates of the raw scores: 2/3 for eps[1], 0 elsewhere.
+	want := map[attribute.Key]attribute.Value{
+		attribute.Key(schema.AttrScorerCandidates): attribute.IntValue(3),
+		attribute.Key(schema.AttrRequestModel):     attribute.StringValue("m"),
+		attribute.Key(schema.AttrMMModality):       attribute.StringValue(schema.MMModalityNone),
+		attribute.Key(schema.AttrMMHashCount):      attribute.IntValue(0),
+		attribute.Key(schema.AttrScoreMax):         attribute.Float64Value(2.0 / 3),
+		attribute.Key(schema.AttrScoreAvg):         attribute.Float64Value(2.0 / 9),
+		attribute.Key(schema.AttrEndpointsScored):  attribute.IntValue(3),
+	}
+	attrs := got.Attributes()
+	if len(attrs) != len(want) {
 		t.Errorf("attributes = %v, want %v", attrs, want)
+	}
+	upstream := map[string]schema.Type{}
+	for _, a := range schema.UpstreamAttributes(schema.SpanScorePrefixCache) {
+		upstream[a.Key] = a.Type
+	}
+	for _, kv := range attrs {
+		if w, ok := want[kv.Key]; !ok || w.Emit() != kv.Value.Emit() {
+			t.Errorf("%s = %s, want %s", kv.Key, kv.Value.Emit(), w.Emit())
+		}
+		if _, ok := upstream[string(kv.Key)]; !ok {
+			t.Errorf("%s is not among upstream's keys", kv.Key)
+		}
 	}
 	// The rule of the schema: nothing on the span names an endpoint.
 	for _, kv := range got.Attributes() {

@@ -1,4 +1,4 @@
-package scheduler
+package instrument
 
 import (
 	"context"
@@ -9,10 +9,6 @@ import (
 	"go.opentelemetry.io/otel/trace/embedded"
 	"go.opentelemetry.io/otel/trace/noop"
 )
-
-// IsGlobalDefault lets the external tests check the detection against the
-// real global of a fresh process.
-var IsGlobalDefault = isGlobalDefault
 
 func TestProviderDetection(t *testing.T) {
 	sdk := sdktrace.NewTracerProvider()
@@ -29,14 +25,14 @@ func TestProviderDetection(t *testing.T) {
 		{"*noop.TracerProvider", new(noop.TracerProvider), true, true, false},
 		{"trace.NewNoopTracerProvider", deprecated, true, true, false},
 		{"SDK", sdk, false, false, false},
-		{"uncomparable", NewUncomparableProvider(), false, false, false},
+		{"uncomparable", newUncomparableProvider(), false, false, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := isNoop(tc.tp); got != tc.wantNoop {
 				t.Errorf("isNoop = %v, want %v", got, tc.wantNoop)
 			}
-			if got := isGlobalDefault(tc.tp); got != tc.wantGlobalDelegator {
+			if got := IsGlobalDefault(tc.tp); got != tc.wantGlobalDelegator {
 				t.Errorf("isGlobalDefault = %v, want %v", got, tc.wantGlobalDelegator)
 			}
 			if got := tracerOf(tc.tp) == nil; got != tc.wantOff {
@@ -55,7 +51,7 @@ type UncomparableProvider struct {
 }
 
 // NewUncomparableProvider returns an UncomparableProvider with no calls.
-func NewUncomparableProvider() UncomparableProvider {
+func newUncomparableProvider() UncomparableProvider {
 	return UncomparableProvider{calls: map[string]int{}}
 }
 
