@@ -111,7 +111,7 @@ func Build() (dashboard.Dashboard, error) {
 
 	b := dashboard.NewDashboardBuilder("scorelens: EPP scoring path").
 		Uid(UID).
-		Description("Scorer and chain latency, call rates, score distributions and the collector's rule enforcement, " +
+		Description("Scorer and chain latency, call rates, score distributions and the collector's rule enforcement, "+
 			"from otelcol-dist's eppscoring connector and its own telemetry.").
 		Tags([]string{"scorelens", "llm-d", "epp", "opentelemetry"}).
 		Editable().

@@ -207,9 +207,9 @@ func TestUnknownNamesCatchesRenames(t *testing.T) {
 		bad  []string
 	}{
 		{`rate(llm_d_epp_scorer_duration_seconds_bucket{llm_d_epp_scorer_type="x"}[5m])`, nil},
-		{`rate(llm_d_epp_scorer_duration_bucket[5m])`, []string{"llm_d_epp_scorer_duration_bucket"}},     // unit suffix lost
-		{`rate(llm_d_epp_scorer_calls[5m])`, []string{"llm_d_epp_scorer_calls"}},                         // _total lost
-		{`sum by (llm_d_epp_profile_name) (x)`, []string{"llm_d_epp_profile_name"}},                       // label misspelt
+		{`rate(llm_d_epp_scorer_duration_bucket[5m])`, []string{"llm_d_epp_scorer_duration_bucket"}}, // unit suffix lost
+		{`rate(llm_d_epp_scorer_calls[5m])`, []string{"llm_d_epp_scorer_calls"}},                     // _total lost
+		{`sum by (llm_d_epp_profile_name) (x)`, []string{"llm_d_epp_profile_name"}},                  // label misspelt
 		{`otelcol_processor_eppscoring_attributes_removed`, []string{"otelcol_processor_eppscoring_attributes_removed"}},
 		{`scorer:llm_d_epp_scorer_calls:rate1m > 0`, []string{"scorer:llm_d_epp_scorer_calls:rate1m"}}, // not recorded
 		{`scorer:llm_d_epp_scorer_calls:rate5m > 0`, nil},

@@ -77,10 +77,10 @@ var (
 	scoringDuration  = metricBase(schema.MetricScoringDuration)
 	scoringCandidate = metricBase(schema.MetricScoringCandidates)
 
-	labelType    = PromName(schema.AttrScorerType)
-	labelName    = PromName(schema.AttrScorerName)
-	labelModel   = PromName(schema.AttrRequestModel)
-	labelProfile = PromName(schema.AttrProfileName)
+	labelType     = PromName(schema.AttrScorerType)
+	labelName     = PromName(schema.AttrScorerName)
+	labelModel    = PromName(schema.AttrRequestModel)
+	labelProfile  = PromName(schema.AttrProfileName)
 	labelOverflow = PromName(schema.AttrMetricOverflow)
 )
 
