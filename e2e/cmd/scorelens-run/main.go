@@ -135,6 +135,9 @@ func drive(ctx context.Context, o options, col *otelcol.Process, out io.Writer) 
 	if err != nil {
 		return err
 	}
+	if err := writeReport(out, o, fams); err != nil {
+		return err
+	}
 	return printReport(out, o, fams, own)
 }
 
