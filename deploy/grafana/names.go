@@ -88,21 +88,22 @@ var (
 // listed in processor/eppscoringprocessor/documentation.md and
 // processor/eppscoringconnector/documentation.md (TestOwnTelemetryDocumented
 // holds them to those files; the end-to-end test to the running collector).
-// Counters carry the exporter's _total suffix.
+// With the collector's default telemetry reader, counters carry no _total
+// suffix: these are the names as exposed.
 const (
-	ProcessorSpansChecked       = "otelcol_processor_eppscoring_spans_checked_total"
-	ProcessorAttributesRemoved  = "otelcol_processor_eppscoring_attributes_removed_total"
-	ProcessorAttributesReported = "otelcol_processor_eppscoring_attributes_reported_total"
-	ProcessorSpansRenamed       = "otelcol_processor_eppscoring_spans_renamed_total"
-	ProcessorSpansReported      = "otelcol_processor_eppscoring_spans_reported_total"
-	ConnectorSpansObserved      = "otelcol_connector_eppscoring_spans_observed_total"
-	ConnectorSpansSkipped       = "otelcol_connector_eppscoring_spans_skipped_total"
-	ConnectorValuesSkipped      = "otelcol_connector_eppscoring_values_skipped_total"
-	ConnectorJoinMatched        = "otelcol_connector_eppscoring_join_matched_total"
-	ConnectorJoinUnmatched      = "otelcol_connector_eppscoring_join_unmatched_total"
+	ProcessorSpansChecked       = "otelcol_processor_eppscoring_spans_checked"
+	ProcessorAttributesRemoved  = "otelcol_processor_eppscoring_attributes_removed"
+	ProcessorAttributesReported = "otelcol_processor_eppscoring_attributes_reported"
+	ProcessorSpansRenamed       = "otelcol_processor_eppscoring_spans_renamed"
+	ProcessorSpansReported      = "otelcol_processor_eppscoring_spans_reported"
+	ConnectorSpansObserved      = "otelcol_connector_eppscoring_spans_observed"
+	ConnectorSpansSkipped       = "otelcol_connector_eppscoring_spans_skipped"
+	ConnectorValuesSkipped      = "otelcol_connector_eppscoring_values_skipped"
+	ConnectorJoinMatched        = "otelcol_connector_eppscoring_join_matched"
+	ConnectorJoinUnmatched      = "otelcol_connector_eppscoring_join_unmatched"
 	ConnectorJoinPending        = "otelcol_connector_eppscoring_join_pending"
 	ConnectorSeriesActive       = "otelcol_connector_eppscoring_series_active"
-	ConnectorSeriesOverflow     = "otelcol_connector_eppscoring_series_overflow_total"
+	ConnectorSeriesOverflow     = "otelcol_connector_eppscoring_series_overflow"
 )
 
 // OwnTelemetry returns the components' own metric names above, as a fresh slice.
