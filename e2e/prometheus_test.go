@@ -238,12 +238,25 @@ func TestPrometheus(t *testing.T) {
 		var sums []promSample
 		eventually(t, 30*time.Second, "recorded chain shares", func() (bool, string) {
 			var err error
-			sums, err = prom.query(fmt.Sprintf("sum by (job, %s) (scorer:llm_d_epp_scorer_duration_seconds:chain_share_5m)", modelLabel))
+			sums, err = prom.query(fmt.Sprintf("sum by (job, %s) (scorer:llm_d_epp_scorer_duration_seconds:chain_share_5m{job=%q})", modelLabel, promEPPJob))
 			return err == nil && len(sums) > 0, fmt.Sprint(sums, err)
 		})
 		for _, s := range sums {
 			if !finite(s.Value) || s.Value <= 0 || s.Value > 1+1e-9 {
 				t.Errorf("scorers' share of chain time for %s = %v, want in (0, 1]", s.key("job", modelLabel), s.Value)
+			}
+		}
+		// max >= avg in every invocation, so the recorded difference of
+		// their means lies in [0, 1] on real data.
+		var spread []promSample
+		eventually(t, 30*time.Second, "recorded score spread of every eppsim scorer", func() (bool, string) {
+			var err error
+			spread, err = prom.query(fmt.Sprintf("scorer:llm_d_epp_scorer_score:max_minus_avg_15m{job=%q}", promEPPJob))
+			return err == nil && len(spread) >= 2, fmt.Sprint(spread, err)
+		})
+		for _, s := range spread {
+			if !finite(s.Value) || s.Value < -1e-9 || s.Value > 1+1e-9 {
+				t.Errorf("mean max minus mean avg score of %s = %v, want in [0, 1]", s.key(typeLabel, nameLabel, modelLabel), s.Value)
 			}
 		}
 	})
