@@ -53,6 +53,10 @@ func rate(metric, sel string) string {
 
 func sumBy(labels, expr string) string { return fmt.Sprintf("sum by (%s) (%s)", labels, expr) }
 
+// positive keeps a denominator's series with traffic in the window only, so
+// an idle series divides into no point rather than NaN (as the rules do).
+func positive(expr string) string { return "(" + expr + " > 0)" }
+
 func quantile(q, labels, bucket, sel string) string {
 	return fmt.Sprintf("histogram_quantile(%s, %s)", q, sumBy(labels+", le", rate(bucket, sel)))
 }
@@ -143,16 +147,16 @@ func Build() (dashboard.Dashboard, error) {
 			query("A", fmt.Sprintf("%s\n/ on (%s) group_left ()\n%s",
 				sumBy(scorerBy, rate(scorerDuration+"_sum", scorerSel)),
 				labelProfile,
-				sumBy(labelProfile, rate(scoringDuration+"_sum", chainSel))), scorerLegend)).
+				positive(sumBy(labelProfile, rate(scoringDuration+"_sum", chainSel)))), scorerLegend)).
 			Stacking(common.NewStackingConfigBuilder().Mode(common.StackingModeNormal)).FillOpacity(30).Min(0)).
 		WithPanel(series("Score distribution: mean max and mean average score",
 			"Per scorer, the mean of the largest and of the average score it returned per invocation. "+
 				"When the two meet, every candidate got the same score: the scorer decides nothing "+
 				"(alert ScorelensScorerNotDiscriminating).", "none", 12,
 			query("A", fmt.Sprintf("%s\n/\n%s", sumBy(scorerBy, rate(scoreMax+"_sum", scorerSel)),
-				sumBy(scorerBy, rate(scoreMax+"_count", scorerSel))), scorerLegend+" max"),
+				positive(sumBy(scorerBy, rate(scoreMax+"_count", scorerSel)))), scorerLegend+" max"),
 			query("B", fmt.Sprintf("%s\n/\n%s", sumBy(scorerBy, rate(scoreAvg+"_sum", scorerSel)),
-				sumBy(scorerBy, rate(scoreAvg+"_count", scorerSel))), scorerLegend+" avg")).
+				positive(sumBy(scorerBy, rate(scoreAvg+"_count", scorerSel)))), scorerLegend+" avg")).
 			Min(0).Max(1)).
 		WithPanel(heat("Average-score heatmap",
 			"Invocations of the selected scorers per average-score bucket (0, 0.1 … 1) over time.", "none",
@@ -170,7 +174,7 @@ func Build() (dashboard.Dashboard, error) {
 		WithPanel(series("Candidates per request",
 			"Endpoints the chain scored per request (after the filters): mean and p99 per model.", "short", 8,
 			query("A", fmt.Sprintf("%s\n/\n%s", sumBy(labelModel, rate(scoringCandidate+"_sum", chainSel)),
-				sumBy(labelModel, rate(scoringCandidate+"_count", chainSel))), "{{"+labelModel+"}} mean"),
+				positive(sumBy(labelModel, rate(scoringCandidate+"_count", chainSel)))), "{{"+labelModel+"}} mean"),
 			query("B", quantile("0.99", labelModel, scoringCandidate+"_bucket", chainSel), "{{"+labelModel+"}} p99")))
 
 	b.WithRow(dashboard.NewRowBuilder("Collector: rule enforcement and connector health")).
@@ -224,5 +228,38 @@ func JSON() ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("marshal dashboard: %w", err)
 	}
-	return append(out, '\n'), nil
+	return append(unescapeHTML(out), '\n'), nil
+}
+
+// unescapeHTML undoes encoding/json's HTML escaping of <, > and & inside
+// strings (the SDK's own MarshalJSON applies it), so that queries read as
+// written: "x > 0", not "x \u003e 0". Both are the same JSON. Escape
+// sequences are consumed in pairs, so an escaped backslash is left alone.
+func unescapeHTML(b []byte) []byte {
+	out := make([]byte, 0, len(b))
+	for i := 0; i < len(b); i++ {
+		if b[i] != '\\' || i+1 >= len(b) {
+			out = append(out, b[i])
+			continue
+		}
+		if b[i+1] == 'u' && i+6 <= len(b) {
+			switch string(b[i+2 : i+6]) {
+			case "003c":
+				out = append(out, '<')
+				i += 5
+				continue
+			case "003e":
+				out = append(out, '>')
+				i += 5
+				continue
+			case "0026":
+				out = append(out, '&')
+				i += 5
+				continue
+			}
+		}
+		out = append(out, b[i], b[i+1])
+		i++
+	}
+	return out
 }

@@ -252,3 +252,25 @@ func TestOwnTelemetryDocumented(t *testing.T) {
 		}
 	}
 }
+
+func TestUnescapeHTML(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{`"a \u003e 0 \u0026\u0026 b \u003c 1"`, `"a > 0 && b < 1"`},
+		{`"a\\u003e"`, `"a\\u003e"`}, // an escaped backslash, then text
+		{`"\"\u003e\""`, `"\">\""`},
+		{`"\u00e9"`, `"\u00e9"`},
+		{`"\`, `"\`},
+	}
+	for _, tt := range tests {
+		got := unescapeHTML([]byte(tt.in))
+		if string(got) != tt.want {
+			t.Errorf("unescapeHTML(%s) = %s, want %s", tt.in, got, tt.want)
+		}
+		if json.Valid([]byte(tt.in)) {
+			var a, b any
+			if json.Unmarshal([]byte(tt.in), &a) != nil || json.Unmarshal(got, &b) != nil || a != b {
+				t.Errorf("unescapeHTML(%s) changed the JSON value: %v vs %v", tt.in, a, b)
+			}
+		}
+	}
+}
