@@ -10,10 +10,12 @@ OCB_VER   := v0.165.0
 DIST      := $(ROOT)/otelcol-dist
 COLLECTOR := $(DIST)/otelcol-dist
 EPPSIM    := $(TOOLS)/eppsim
-MODULES   := scheduler processor bench e2e
+MODULES   := scheduler processor bench e2e deploy/grafana
 # Keep the machine's -buildvcs=false: a GOFLAGS in the environment replaces it.
 export GOFLAGS ?= -buildvcs=false
 
+# rules, dashboards: deploy/prometheus and deploy/grafana (the operator's stack).
+.PHONY: rules dashboards
 .PHONY: all run test vet unit e2e fuzz fuzz-corpus bench bench-scheduler bench-processor bench-connector collector eppsim validate fmt clean
 
 all: test
@@ -23,7 +25,7 @@ run: collector eppsim
 	$(GO) run ./e2e/cmd/scorelens-run -collector $(COLLECTOR) -config $(DIST)/config.yaml -eppsim $(EPPSIM) -log $(ROOT)/out/collector.log
 
 ## test: vet and race-test every module, replay fuzz corpora, end-to-end tests against the built collector.
-test: vet unit e2e
+test: vet unit rules e2e
 
 vet:
 	@for m in $(MODULES); do echo "go vet ./$$m/..."; (cd $$m && $(GO) vet ./...); done
@@ -33,6 +35,7 @@ unit:
 	cd scheduler && $(GO) test -race -count=1 ./...
 	cd processor && $(GO) test -race -count=1 ./...
 	cd bench && $(GO) test -race -count=1 -run . ./...
+	cd deploy/grafana && $(GO) test -race -count=1 ./...
 
 e2e: collector validate eppsim
 	cd e2e && SCORELENS_COLLECTOR=$(COLLECTOR) SCORELENS_EPPSIM=$(EPPSIM) $(GO) test -race -count=1 -timeout 15m ./...
@@ -86,6 +89,16 @@ $(COLLECTOR): $(OCB) $(COLLECTOR_SRCS)
 ## validate: every shipped collector config passes `otelcol-dist validate`.
 validate: collector
 	@for c in $(DIST)/config.yaml $$(ls e2e/testdata/*.yaml 2>/dev/null); do echo "validate $$c"; $(COLLECTOR) validate --config=$$c; done
+
+## rules: check the Prometheus rules and run their unit tests with promtool (Debian's prometheus package; .ci/run installs it).
+rules:
+	@command -v promtool >/dev/null || { echo "promtool not found: apt-get install prometheus (.ci/run does)"; exit 1; }
+	promtool check rules deploy/prometheus/scorelens.rules.yml
+	cd deploy/prometheus && promtool test rules scorelens.rules.test.yml
+
+## dashboards: regenerate deploy/grafana/scorelens.json from its Go source (commit the result; `make test` checks it matches).
+dashboards:
+	cd deploy/grafana && $(GO) run ./cmd/dashboards -out scorelens.json
 
 fmt:
 	gofmt -w $(MODULES)

@@ -160,7 +160,10 @@ func drive(ctx context.Context, o options, col *otelcol.Process, out io.Writer) 
 	if err != nil {
 		return err
 	}
-	return printReport(out, o, truth, fams, own)
+	if err := printReport(out, o, truth, fams, own); err != nil {
+		return err
+	}
+	return writeReport(out, o, fams)
 }
 
 // samplerName is the sampler eppsim runs with: upstream EPP's only one.
