@@ -180,14 +180,16 @@ func TestImageConfig(t *testing.T) {
 	}
 }
 
-// TestImageSmoke runs the image with its own config, publishes its ports on
-// loopback, sends it eppsim's traces over OTLP/gRPC and scrapes both metrics
+// TestImageSmoke runs the image with its own config and the manifests'
+// security context, publishes its ports on loopback, sends it eppsim's traces over OTLP/gRPC and scrapes both metrics
 // endpoints: every request's chain is counted, every scorer series carries
 // the model, every span accepted was exported, and it runs as user 10001.
 func TestImageSmoke(t *testing.T) {
 	im := imageUnderTest(t)
 	name := fmt.Sprintf("scorelens-image-smoke-%d", os.Getpid())
-	args := []string{"run", "-d", "--name", name}
+	// As the manifests run it: read-only root filesystem, no capabilities,
+	// no privilege escalation.
+	args := []string{"run", "-d", "--name", name, "--read-only", "--cap-drop=ALL", "--security-opt=no-new-privileges"}
 	args = append(args, im.runFlags...)
 	ports := []string{"4317", "4318", "8888", "8889", "13133"}
 	for _, p := range ports {
