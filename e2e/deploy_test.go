@@ -40,7 +40,7 @@ const (
 	operatorCRPath    = "../deploy/operator/opentelemetrycollector.yaml"
 	operatorSMPath    = "../deploy/operator/servicemonitor.yaml"
 	eppPatchPath      = "../deploy/kubernetes/epp/tracing-env-patch.yaml"
-	eppChartPath      = "../deploy/kubernetes/epp/inferencepool-values.yaml"
+	eppChartPath      = "../deploy/kubernetes/epp/router-values.yaml"
 	chartDefaultsPath = "testdata/helm/opentelemetry-collector-0.170.0-values.yaml"
 
 	// modeEnv switches the processor between strip and report in every shipped config.
@@ -121,9 +121,10 @@ type chartPort struct {
 	AppProtocol   string `json:"appProtocol,omitempty"`
 }
 
-// inferencePoolValues mirrors the inferencepool chart's tracing values.
-type inferencePoolValues struct {
-	InferenceExtension struct {
+// routerChartValues mirrors the tracing values of llm-d-router's charts
+// (llm-d-router-gateway, llm-d-router-standalone).
+type routerChartValues struct {
+	Router struct {
 		Tracing struct {
 			Enabled              bool   `json:"enabled"`
 			OtelExporterEndpoint string `json:"otelExporterEndpoint"`
@@ -132,7 +133,7 @@ type inferencePoolValues struct {
 				SamplerArg string `json:"samplerArg"`
 			} `json:"sampling"`
 		} `json:"tracing"`
-	} `json:"inferenceExtension"`
+	} `json:"router"`
 }
 
 // k8sDecoder decodes core/v1 and apps/v1 objects strictly: unknown and
@@ -221,7 +222,7 @@ func deployManifests() map[string]func() any {
 		k8sDir + "/service.yaml":        func() any { return &corev1.Service{} },
 		k8sDir + "/servicemonitor.yaml": func() any { return &serviceMonitor{} },
 		eppPatchPath:                    func() any { return &appsv1.Deployment{} },
-		eppChartPath:                    func() any { return &inferencePoolValues{} },
+		eppChartPath:                    func() any { return &routerChartValues{} },
 		helmValuesPath:                  func() any { return &collectorChartValues{} },
 		operatorCRPath:                  func() any { return &openTelemetryCollector{} },
 		operatorSMPath:                  func() any { return &serviceMonitor{} },
@@ -667,7 +668,7 @@ func TestKubernetesManifestsFit(t *testing.T) {
 		"OTEL_TRACES_EXPORTER":    "otlp",
 		"OTEL_TRACES_SAMPLER":     "parentbased_traceidratio",
 		"OTEL_TRACES_SAMPLER_ARG": "0.1",
-		"OTEL_SERVICE_NAME":       "llm-d-epp",
+		"OTEL_SERVICE_NAME":       "llm-d-router/epp",
 	}
 	for k, v := range wantEnv {
 		if env[k] != v {
@@ -676,13 +677,13 @@ func TestKubernetesManifestsFit(t *testing.T) {
 	}
 	checkEndpoint(t, "EPP env OTEL_EXPORTER_OTLP_ENDPOINT", env["OTEL_EXPORTER_OTLP_ENDPOINT"], svc, ports["otlp/grpc"])
 
-	var chart inferencePoolValues
+	var chart routerChartValues
 	mustDecode(t, eppChartPath, &chart)
-	tr := chart.InferenceExtension.Tracing
+	tr := chart.Router.Tracing
 	if !tr.Enabled || tr.Sampling.Sampler != env["OTEL_TRACES_SAMPLER"] || tr.Sampling.SamplerArg != env["OTEL_TRACES_SAMPLER_ARG"] {
-		t.Errorf("inferencepool tracing values %+v disagree with the env patch %v", tr, env)
+		t.Errorf("llm-d-router chart tracing values %+v disagree with the env patch %v", tr, env)
 	}
-	checkEndpoint(t, "inferencepool otelExporterEndpoint", tr.OtelExporterEndpoint, svc, ports["otlp/grpc"])
+	checkEndpoint(t, "router.tracing.otelExporterEndpoint", tr.OtelExporterEndpoint, svc, ports["otlp/grpc"])
 }
 
 // checkScrapes checks that the scrape endpoints cover both metrics ports, by
