@@ -788,3 +788,42 @@ func TestHelmValuesFit(t *testing.T) {
 	}
 	checkScrapes(t, values.ServiceMonitor.MetricsEndpoints, enabled, listen)
 }
+
+// TestOperatorServiceMonitorFits checks deploy/operator's ServiceMonitor
+// against the Services the OpenTelemetry Operator makes for the collector
+// resource: it names them <name>-collector, labels them with the component
+// and a service type, and names the prometheus exporter's port `prometheus`
+// and the collector's own metrics port `monitoring` (the operator's
+// conventions). Base and monitoring are selected, headless is not; only the
+// connector's port honors the series' labels.
+func TestOperatorServiceMonitorFits(t *testing.T) {
+	var otc openTelemetryCollector
+	mustDecode(t, operatorCRPath, &otc)
+	var sm serviceMonitor
+	mustDecode(t, operatorSMPath, &sm)
+	if otc.Spec.Observability.Metrics.EnableMetrics {
+		t.Error("enableMetrics makes the operator scrape the prometheus port again, without honorLabels")
+	}
+	ports := listenPorts(t, "operator", otc.Spec.Config)
+	sel, err := metav1.LabelSelectorAsSelector(&sm.Spec.Selector)
+	if err != nil {
+		t.Fatal(err)
+	}
+	service := func(typ string) labels.Set {
+		return labels.Set{
+			"app.kubernetes.io/name":                           otc.Name + "-collector",
+			"app.kubernetes.io/component":                      "opentelemetry-collector",
+			"app.kubernetes.io/managed-by":                     "opentelemetry-operator",
+			"operator.opentelemetry.io/collector-service-type": typ,
+		}
+	}
+	for typ, want := range map[string]bool{"base": true, "monitoring": true, "headless": false} {
+		if got := sel.Matches(service(typ)); got != want {
+			t.Errorf("selector %v matches the %s Service: %v, want %v", sel, typ, got, want)
+		}
+	}
+	checkScrapes(t, sm.Spec.Endpoints, map[string]int32{
+		"prometheus": ports["prometheus exporter"],
+		"monitoring": ports["telemetry"],
+	}, ports)
+}
