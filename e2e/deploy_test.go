@@ -195,6 +195,8 @@ func readDoc(t *testing.T, path string) []byte {
 	return docs[0]
 }
 
+// stripComments drops comment lines, so that a document of comments alone
+// (a file's header before its first ---) does not count as a document.
 func stripComments(b []byte) []byte {
 	var out []byte
 	for _, l := range bytes.Split(b, []byte("\n")) {
@@ -206,6 +208,7 @@ func stripComments(b []byte) []byte {
 	return out
 }
 
+// mustDecode strictly decodes the one document of path into out.
 func mustDecode(t *testing.T, path string, out any) {
 	t.Helper()
 	if err := decodeStrict(readDoc(t, path), out); err != nil {
@@ -257,7 +260,20 @@ func TestDeployManifestsDecodeStrictly(t *testing.T) {
 			if !slices.Contains(found, path) {
 				t.Fatalf("%s is missing", path)
 			}
-			mustDecode(t, path, newObj())
+			obj := newObj()
+			mustDecode(t, path, obj)
+			// The mirrors of CRDs decode any apiVersion and kind: check them.
+			var tm metav1.TypeMeta
+			want := metav1.TypeMeta{}
+			switch o := obj.(type) {
+			case *serviceMonitor:
+				tm, want = o.TypeMeta, metav1.TypeMeta{APIVersion: "monitoring.coreos.com/v1", Kind: "ServiceMonitor"}
+			case *openTelemetryCollector:
+				tm, want = o.TypeMeta, metav1.TypeMeta{APIVersion: "opentelemetry.io/v1beta1", Kind: "OpenTelemetryCollector"}
+			}
+			if tm != want {
+				t.Errorf("%s is a %s %s, want a %s %s", path, tm.APIVersion, tm.Kind, want.APIVersion, want.Kind)
+			}
 		})
 	}
 }
