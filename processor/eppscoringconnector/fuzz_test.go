@@ -12,10 +12,11 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/connector/connectortest"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/scorelens/scorelens/processor/eppscoringconnector/internal/metadata"
 	"github.com/scorelens/scorelens/scheduler/schema"
 )
 
@@ -48,7 +49,7 @@ func FuzzConsumeTraces(f *testing.F) {
 			if expo {
 				cfg.Histogram.Exponential = &ExponentialHistogramConfig{MaxSize: 4}
 			}
-			c, err := newConnector(componenttest.NewNopTelemetrySettings(), cfg, consumertest.NewNop())
+			c, err := newConnector(connectortest.NewNopSettings(metadata.Type), cfg, consumertest.NewNop())
 			if err != nil {
 				t.Fatal(err)
 			}
