@@ -285,17 +285,22 @@ func (a *aggregator) observeScoring(res *resourceEntry, span ptrace.Span, upstre
 	if invalid {
 		a.stats.invalidThreshold++
 	}
+	if profileKey == 0 {
+		// Waits for nothing: recorded from the stack, not counted in
+		// profileWaits.
+		o := obs{
+			res: res, family: familyScoring, wait: waitScoring, extrapolated: extrapolated,
+			model: model, duration: duration, weight: weight, candidates: candidates,
+			trace: span.TraceID(), span: span.SpanID(), end: span.EndTimestamp(),
+		}
+		a.recordObs(&o, now)
+		return
+	}
 	o := a.pushDeferred()
 	*o = obs{
 		res: res, family: familyScoring, wait: waitProfile, extrapolated: extrapolated,
 		model: model, duration: duration, weight: weight, candidates: candidates,
 		trace: span.TraceID(), span: span.SpanID(), end: span.EndTimestamp(), parent: profileKey,
-	}
-	if profileKey == 0 {
-		o.wait = waitScoring // waits for nothing: never counted in profileWaits
-		a.recordObs(o, now)
-		a.dropLastDeferred()
-		return
 	}
 	a.profileWaits++
 }
