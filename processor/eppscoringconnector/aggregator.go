@@ -427,7 +427,9 @@ func (a *aggregator) observeScorer(res *resourceEntry, span ptrace.Span, upstrea
 		a.recordObs(o, now)
 		a.dropLastDeferred()
 	case parent.IsEmpty():
-		a.stats.unmatched[unmatchedNoParent]++
+		if model == "" {
+			a.stats.unmatched[unmatchedNoParent]++
+		}
 		a.recordObs(o, now)
 		a.dropLastDeferred()
 	default:
