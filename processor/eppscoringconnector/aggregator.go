@@ -195,7 +195,7 @@ func (a *aggregator) consume(td ptrace.Traces, now int64) {
 				name := span.Name()
 				kind := schema.Classify(name)
 				if kind == schema.NotSchema {
-					if name == schema.SpanRunSchedulerProfile && (upstream || a.profileWaits > 0) {
+					if (upstream || a.profileWaits > 0) && name == schema.SpanRunSchedulerProfile {
 						a.observeProfile(span, now)
 					}
 					continue
@@ -580,7 +580,7 @@ func (a *aggregator) resolveDeferred(now int64) {
 	}
 	if len(a.batchProfiles) > maxRetainedBatch/4 {
 		a.batchProfiles = make(map[uint64]profileRef)
-	} else {
+	} else if len(a.batchProfiles) > 0 {
 		clear(a.batchProfiles)
 	}
 }
