@@ -89,9 +89,12 @@ type aggregator struct {
 	batchProfiles map[uint64]profileRef
 	deferred      []obs
 	// profileWaits counts observations waiting for a profile (deferred and
-	// held): while it is 0, run_scheduler_profile spans outside upstream's
-	// scopes cost a name comparison only.
+	// held).
 	profileWaits int
+	// profileScopes are the instrumentation scopes, beyond upstream's, that
+	// sent a run_scheduler_profile span: their chains wait for their
+	// profile across batches too. Bounded by maxProfileScopes.
+	profileScopes map[string]struct{}
 
 	join     joinStore
 	sampling samplingState
@@ -110,6 +113,7 @@ type parentRef struct {
 	trace      pcommon.TraceID
 	model      string
 	profileKey uint64
+	batchOnly  bool // the chain looks for its profile in its own batch only
 }
 
 // profileRef is what a run_scheduler_profile span passes to its chain.
@@ -146,6 +150,10 @@ type obs struct {
 	span         pcommon.SpanID
 	end          pcommon.Timestamp
 	parent       uint64 // key of the span waited for
+	// batchOnly: a chain (or its scorer) of a scope not known to nest its
+	// chains under run_scheduler_profile looks for that parent in its own
+	// batch only, and is recorded without a profile at the batch's end.
+	batchOnly bool
 }
 
 func newAggregator(cfg *Config) *aggregator {
@@ -165,6 +173,7 @@ func newAggregator(cfg *Config) *aggregator {
 		strs:          make(map[string]string),
 		batchParents:  make(map[uint64]parentRef),
 		batchProfiles: make(map[uint64]profileRef),
+		profileScopes: make(map[string]struct{}),
 		join:          newJoinStore(cfg.ParentJoin.MaxPending, int64(cfg.ParentJoin.Timeout)),
 		sampling:      newSamplingState(cfg),
 	}
@@ -186,17 +195,26 @@ func (a *aggregator) consume(td ptrace.Traces, now int64) {
 		for j := 0; j < sss.Len(); j++ {
 			ss := sss.At(j)
 			// Upstream's scheduler runs every scoring chain under a
-			// run_scheduler_profile span of the same scope: its chains
-			// wait for that parent's profile name. Others do not wait.
-			upstream := strings.HasPrefix(ss.Scope().Name(), schema.UpstreamScopePrefix)
+			// run_scheduler_profile span of the same scope, and so do
+			// scopes that sent one before: their chains wait for that
+			// parent's profile name across batches. Others look for it
+			// in their own batch only.
+			scope := ss.Scope().Name()
+			upstream := strings.HasPrefix(scope, schema.UpstreamScopePrefix)
+			if !upstream && len(a.profileScopes) > 0 {
+				_, upstream = a.profileScopes[scope]
+			}
 			spans := ss.Spans()
 			for k := 0; k < spans.Len(); k++ {
 				span := spans.At(k)
 				name := span.Name()
 				kind := schema.Classify(name)
 				if kind == schema.NotSchema {
-					if (upstream || a.profileWaits > 0) && name == schema.SpanRunSchedulerProfile {
-						a.observeProfile(span, now)
+					if name == schema.SpanRunSchedulerProfile {
+						if !upstream {
+							upstream = a.learnProfileScope(scope)
+						}
+						a.observeProfile(span, upstream, now)
 					}
 					continue
 				}
@@ -267,15 +285,14 @@ func (a *aggregator) observeScoring(res *resourceEntry, span ptrace.Span, upstre
 	}
 	var profileKey uint64
 	duration, ok := spanDuration(span)
-	if upstream {
-		if p := span.ParentSpanID(); !p.IsEmpty() {
-			profileKey = spanKey(p)
-		} else if ok {
-			a.stats.profileUnmatched[unmatchedNoParent]++
-		}
+	if p := span.ParentSpanID(); !p.IsEmpty() {
+		profileKey = spanKey(p)
+	} else if upstream && ok {
+		a.stats.profileUnmatched[unmatchedNoParent]++
 	}
+	batchOnly := !upstream
 	// A parent with broken timestamps still hands its model down.
-	a.joinParent(span, model, profileKey, now)
+	a.joinParent(span, model, profileKey, batchOnly, now)
 	if !ok {
 		a.stats.skipped[skipInvalidDuration]++
 		return
@@ -301,20 +318,35 @@ func (a *aggregator) observeScoring(res *resourceEntry, span ptrace.Span, upstre
 		res: res, family: familyScoring, wait: waitProfile, extrapolated: extrapolated,
 		model: model, duration: duration, weight: weight, candidates: candidates,
 		trace: span.TraceID(), span: span.SpanID(), end: span.EndTimestamp(), parent: profileKey,
+		batchOnly: batchOnly,
 	}
 	a.profileWaits++
+}
+
+// maxProfileScopes bounds the scopes learned from their
+// run_scheduler_profile spans.
+const maxProfileScopes = 64
+
+// learnProfileScope remembers that a scope nests its chains under
+// run_scheduler_profile; it reports whether the scope is now known.
+func (a *aggregator) learnProfileScope(scope string) bool {
+	if len(a.profileScopes) >= maxProfileScopes {
+		return false
+	}
+	a.profileScopes[strings.Clone(scope)] = struct{}{}
+	return true
 }
 
 // joinParent gives a scoring span's model to its children seen so far and
 // registers it for the children still to come in this batch. When the
 // chain waits for its profile, the children wait with it.
-func (a *aggregator) joinParent(span ptrace.Span, model string, profileKey uint64, now int64) {
+func (a *aggregator) joinParent(span ptrace.Span, model string, profileKey uint64, batchOnly bool, now int64) {
 	id := span.SpanID()
 	if id.IsEmpty() {
 		return
 	}
 	key := spanKey(id)
-	ref := parentRef{trace: span.TraceID(), model: model, profileKey: profileKey}
+	ref := parentRef{trace: span.TraceID(), model: model, profileKey: profileKey, batchOnly: batchOnly}
 	// An SDK exports children just before their parent: they are the tail
 	// of the deferred observations, joined here without a map look-up.
 	n := len(a.deferred)
@@ -332,7 +364,7 @@ func (a *aggregator) joinParent(span ptrace.Span, model string, profileKey uint6
 			o.model = model
 		}
 		if profileKey != 0 {
-			o.wait, o.parent = waitProfile, profileKey
+			o.wait, o.parent, o.batchOnly = waitProfile, profileKey, batchOnly
 			a.profileWaits++
 			continue
 		}
@@ -346,13 +378,14 @@ func (a *aggregator) joinParent(span ptrace.Span, model string, profileKey uint6
 	// of the batch; children from earlier batches wait in the join store.
 	a.batchParents[key] = ref
 	if a.join.used > 0 {
-		a.resolvePending(key, arrival{kind: arrivedScoring, trace: ref.trace, model: model, profileKey: profileKey}, now)
+		a.resolvePending(key, arrival{kind: arrivedScoring, trace: ref.trace, model: model, profileKey: profileKey, batchOnly: batchOnly}, now)
 	}
 }
 
 // observeProfile gives a run_scheduler_profile span's profile name to the
-// chain (and its scorers) that wait for it.
-func (a *aggregator) observeProfile(span ptrace.Span, now int64) {
+// chain (and its scorers) that wait for it. register says whether chains
+// of its scope may still come (or wait in the join store) for it.
+func (a *aggregator) observeProfile(span ptrace.Span, register bool, now int64) {
 	id := span.SpanID()
 	if id.IsEmpty() {
 		return
@@ -385,7 +418,9 @@ func (a *aggregator) observeProfile(span ptrace.Span, now int64) {
 	}
 	clear(a.deferred[n:])
 	a.deferred = a.deferred[:n]
-	a.batchProfiles[key] = profileRef{trace: trace, profile: profile}
+	if register || a.profileWaits > 0 {
+		a.batchProfiles[key] = profileRef{trace: trace, profile: profile}
+	}
 	if a.join.used > 0 {
 		a.resolvePending(key, arrival{kind: arrivedProfile, trace: trace, profile: profile}, now)
 	}
@@ -553,7 +588,7 @@ func (a *aggregator) resolveDeferred(now int64) {
 				a.recordObs(o, now)
 				continue
 			}
-			o.wait, o.parent = waitProfile, p.profileKey
+			o.wait, o.parent, o.batchOnly = waitProfile, p.profileKey, p.batchOnly
 			a.profileWaits++
 		}
 		if p, ok := a.batchProfiles[o.parent]; ok && p.trace == o.trace {
@@ -561,6 +596,12 @@ func (a *aggregator) resolveDeferred(now int64) {
 			if o.family == familyScoring {
 				a.stats.profileMatched++
 			}
+			a.recordObs(o, now)
+			continue
+		}
+		if o.batchOnly {
+			// Its parent is not a run_scheduler_profile of this batch:
+			// recorded as before profiles existed, without one.
 			a.recordObs(o, now)
 			continue
 		}

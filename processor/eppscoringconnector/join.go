@@ -107,6 +107,7 @@ type arrival struct {
 	trace      pcommon.TraceID
 	model      string
 	profileKey uint64 // scoring: the chain's own wait for its profile, 0 if none
+	batchOnly  bool   // scoring: the chain looks for its profile in this batch only
 	profile    string
 }
 
@@ -188,8 +189,13 @@ func (a *aggregator) settle(o *obs, arr arrival, now int64) {
 			o.model = arr.model
 		}
 		if arr.profileKey != 0 {
-			o.wait, o.parent = waitProfile, arr.profileKey
+			o.wait, o.parent, o.batchOnly = waitProfile, arr.profileKey, arr.batchOnly
 			a.profileWaits++
+			if o.batchOnly {
+				// Settles at the end of this batch, like its chain.
+				*a.pushDeferred() = *o
+				return
+			}
 			a.hold(o, now)
 			return
 		}

@@ -384,3 +384,71 @@ func TestProfileCardinalityBounded(t *testing.T) {
 	assert.EqualValues(t, 7, h.counter(t, "otelcol_connector_eppscoring_series_overflow", "family", "scorer"))
 	assert.EqualValues(t, 7, h.counter(t, "otelcol_connector_eppscoring_series_overflow", "family", "scoring"))
 }
+
+// newScopedSpans returns an empty batch in the given instrumentation scope.
+func newScopedSpans(scope string) (ptrace.Traces, ptrace.SpanSlice) {
+	td, spans := newUpstreamSpans()
+	td.ResourceSpans().At(0).ScopeSpans().At(0).Scope().SetName(scope)
+	return td, spans
+}
+
+// TestProfilesOfOtherScopes: a scope that is not upstream's (this
+// repository's scheduler, whose chains may or may not run under a profile)
+// gets the profile of a run_scheduler_profile parent in the chain's own
+// batch; once it has sent one, its chains wait for it across batches too.
+func TestProfilesOfOtherScopes(t *testing.T) {
+	h := newHarness(t, nil)
+	u := disaggTrace
+	// Batch 1: whole chains, each followed by its profile span.
+	td, spans := newScopedSpans(schema.ScopeScheduler)
+	for _, c := range u.chains {
+		u.addScorers(spans, c)
+		u.addScoring(spans, c)
+		u.addProfile(spans, c)
+	}
+	h.consume(t, td)
+	// Batch 2 and 3: another request whose profile spans come a batch
+	// later; the scope is known by now, so its chains wait.
+	u2 := upstreamTrace{trace: pcommon.TraceID{0xD2}, chains: []upstreamChain{
+		{profile: "decode", model: "llama", scorers: []string{"queue-scorer"}, n: 7},
+	}}
+	td, spans = newScopedSpans(schema.ScopeScheduler)
+	u2.addScorers(spans, u2.chains[0])
+	u2.addScoring(spans, u2.chains[0])
+	h.consume(t, td)
+	assert.Positive(t, h.c.agg.join.used, "the chain waits for its profile")
+	td, spans = newScopedSpans(schema.ScopeScheduler)
+	u2.addProfile(spans, u2.chains[0])
+	h.consume(t, td)
+
+	gotScorers, gotChains := seriesCounts(h.flush(t))
+	assert.Equal(t, map[seriesKey]int64{
+		{"prefix-cache-scorer", "llama", "prefill"}: 1, {"queue-scorer", "llama", "prefill"}: 1,
+		{"prefix-cache-scorer", "llama", "decode"}: 1, {"kv-cache-utilization-scorer", "llama", "decode"}: 1,
+		{"queue-scorer", "llama", "decode"}: 2,
+	}, gotScorers)
+	assert.Equal(t, map[seriesKey]int64{{"", "llama", "prefill"}: 1, {"", "llama", "decode"}: 2}, gotChains)
+	assert.Zero(t, h.c.agg.join.used)
+	assert.Zero(t, h.c.agg.profileWaits)
+}
+
+// TestChainUnderAnotherParent: in a scope that never sent a
+// run_scheduler_profile span, a chain under another parent (a request
+// span) is recorded at the end of its batch without a profile, and
+// nothing waits or counts as unmatched.
+func TestChainUnderAnotherParent(t *testing.T) {
+	h := newHarness(t, nil)
+	td, spans := newScopedSpans(schema.ScopeScheduler)
+	c := upstreamChain{model: "llama", scorers: []string{"queue-scorer", "prefix-cache-scorer"}, n: 3}
+	u := upstreamTrace{trace: pcommon.TraceID{0xD3}}
+	u.addScorers(spans, c)
+	u.addScoring(spans, c) // its parent id is c.profileID(), never sent
+	h.consume(t, td)
+	assert.Zero(t, h.c.agg.join.used, "nothing waits beyond the batch")
+	gotScorers, gotChains := seriesCounts(h.flush(t))
+	assert.Equal(t, map[seriesKey]int64{{"queue-scorer", "llama", ""}: 1, {"prefix-cache-scorer", "llama", ""}: 1}, gotScorers)
+	assert.Equal(t, map[seriesKey]int64{{"", "llama", ""}: 1}, gotChains)
+	assert.Zero(t, h.counter(t, "otelcol_connector_eppscoring_profile_join_unmatched", "", ""))
+	assert.Zero(t, h.counter(t, "otelcol_connector_eppscoring_join_unmatched", "", ""))
+	assert.Zero(t, h.c.agg.profileWaits)
+}
