@@ -211,10 +211,11 @@ func (a *aggregator) consume(td ptrace.Traces, now int64) {
 				kind := schema.Classify(name)
 				if kind == schema.NotSchema {
 					if name == schema.SpanRunSchedulerProfile {
-						if !upstream {
+						// A scope whose profile span was a chain's parent
+						// nests its chains under profiles: learn it.
+						if a.observeProfile(span, upstream, now) && !upstream {
 							upstream = a.learnProfileScope(scope)
 						}
-						a.observeProfile(span, upstream, now)
 					}
 					continue
 				}
@@ -383,9 +384,11 @@ func (a *aggregator) joinParent(span ptrace.Span, model string, profileKey uint6
 }
 
 // observeProfile gives a run_scheduler_profile span's profile name to the
-// chain (and its scorers) that wait for it. register says whether chains
-// of its scope may still come (or wait in the join store) for it.
-func (a *aggregator) observeProfile(span ptrace.Span, register bool, now int64) {
+// chain (and its scorers) that wait for it, and reports whether a chain
+// was the tail of the batch. The span is kept for the end of the batch in
+// scopes whose chains wait for profiles (register), or while something
+// waits; other run_scheduler_profile spans cost no map insert.
+func (a *aggregator) observeProfile(span ptrace.Span, register bool, now int64) (chainFound bool) {
 	id := span.SpanID()
 	if id.IsEmpty() {
 		return
@@ -413,6 +416,7 @@ func (a *aggregator) observeProfile(span ptrace.Span, register bool, now int64) 
 		o.profile = profile
 		if o.family == familyScoring {
 			a.stats.profileMatched++
+			chainFound = true
 		}
 		a.recordObs(o, now)
 	}
@@ -424,6 +428,7 @@ func (a *aggregator) observeProfile(span ptrace.Span, register bool, now int64) 
 	if a.join.used > 0 {
 		a.resolvePending(key, arrival{kind: arrivedProfile, trace: trace, profile: profile}, now)
 	}
+	return chainFound
 }
 
 func (a *aggregator) observeScorer(res *resourceEntry, span ptrace.Span, upstream bool, fallback float64, now int64) {

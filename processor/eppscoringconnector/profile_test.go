@@ -432,13 +432,20 @@ func TestProfilesOfOtherScopes(t *testing.T) {
 	assert.Zero(t, h.c.agg.profileWaits)
 }
 
-// TestChainUnderAnotherParent: in a scope that never sent a
-// run_scheduler_profile span, a chain under another parent (a request
+// TestChainUnderAnotherParent: in a scope whose run_scheduler_profile spans
+// never parented a chain, a chain under another parent (a request
 // span) is recorded at the end of its batch without a profile, and
 // nothing waits or counts as unmatched.
 func TestChainUnderAnotherParent(t *testing.T) {
 	h := newHarness(t, nil)
+	// A run_scheduler_profile span that parents no chain does not make its
+	// scope's chains wait.
 	td, spans := newScopedSpans(schema.ScopeScheduler)
+	upstreamTrace{trace: pcommon.TraceID{0xD4}}.addProfile(spans, upstreamChain{profile: "decode", n: 9})
+	h.consume(t, td)
+	assert.Empty(t, h.c.agg.profileScopes)
+
+	td, spans = newScopedSpans(schema.ScopeScheduler)
 	c := upstreamChain{model: "llama", scorers: []string{"queue-scorer", "prefix-cache-scorer"}, n: 3}
 	u := upstreamTrace{trace: pcommon.TraceID{0xD3}}
 	u.addScorers(spans, c)
