@@ -187,10 +187,14 @@ func Build() (dashboard.Dashboard, error) {
 			query("C", sumBy("reason", fmt.Sprintf("rate(%s[%s])", ProcessorSpansRenamed, rateWindow)), "renamed {{reason}}"))).
 		WithPanel(series("Parent join",
 			"Scorer spans that found their parent's model per second, those emitted without it by reason "+
-				"(alert ScorelensParentJoinFailing), and those waiting now.", "short", 8,
+				"(alert ScorelensParentJoinFailing), and those waiting now; chains emitted without their "+
+				"run_scheduler_profile's profile by reason; spans whose tracestate threshold (ot=th) was malformed "+
+				"(counted with the configured ratio instead).", "short", 8,
 			query("A", fmt.Sprintf("sum(rate(%s[%s]))", ConnectorJoinMatched, rateWindow), "matched/s"),
 			query("B", sumBy("reason", fmt.Sprintf("rate(%s[%s])", ConnectorJoinUnmatched, rateWindow)), "unmatched/s {{reason}}"),
-			query("C", fmt.Sprintf("sum(%s)", ConnectorJoinPending), "pending"))).
+			query("C", fmt.Sprintf("sum(%s)", ConnectorJoinPending), "pending"),
+			query("D", sumBy("reason", fmt.Sprintf("rate(%s[%s])", ConnectorProfileJoinUnmatched, rateWindow)), "no profile/s {{reason}}"),
+			query("E", fmt.Sprintf("sum(rate(%s[%s]))", ConnectorThresholdInvalid, rateWindow), "bad ot=th/s"))).
 		WithPanel(series("Cardinality",
 			"Series the connector holds per family against aggregation_cardinality_limit, and observations folded "+
 				"into the overflow series per second (alert ScorelensSeriesOverflow).", "short", 8,

@@ -91,19 +91,22 @@ var (
 // With the collector's default telemetry reader, counters carry no _total
 // suffix: these are the names as exposed.
 const (
-	ProcessorSpansChecked       = "otelcol_processor_eppscoring_spans_checked"
-	ProcessorAttributesRemoved  = "otelcol_processor_eppscoring_attributes_removed"
-	ProcessorAttributesReported = "otelcol_processor_eppscoring_attributes_reported"
-	ProcessorSpansRenamed       = "otelcol_processor_eppscoring_spans_renamed"
-	ProcessorSpansReported      = "otelcol_processor_eppscoring_spans_reported"
-	ConnectorSpansObserved      = "otelcol_connector_eppscoring_spans_observed"
-	ConnectorSpansSkipped       = "otelcol_connector_eppscoring_spans_skipped"
-	ConnectorValuesSkipped      = "otelcol_connector_eppscoring_values_skipped"
-	ConnectorJoinMatched        = "otelcol_connector_eppscoring_join_matched"
-	ConnectorJoinUnmatched      = "otelcol_connector_eppscoring_join_unmatched"
-	ConnectorJoinPending        = "otelcol_connector_eppscoring_join_pending"
-	ConnectorSeriesActive       = "otelcol_connector_eppscoring_series_active"
-	ConnectorSeriesOverflow     = "otelcol_connector_eppscoring_series_overflow"
+	ProcessorSpansChecked         = "otelcol_processor_eppscoring_spans_checked"
+	ProcessorAttributesRemoved    = "otelcol_processor_eppscoring_attributes_removed"
+	ProcessorAttributesReported   = "otelcol_processor_eppscoring_attributes_reported"
+	ProcessorSpansRenamed         = "otelcol_processor_eppscoring_spans_renamed"
+	ProcessorSpansReported        = "otelcol_processor_eppscoring_spans_reported"
+	ConnectorSpansObserved        = "otelcol_connector_eppscoring_spans_observed"
+	ConnectorSpansSkipped         = "otelcol_connector_eppscoring_spans_skipped"
+	ConnectorValuesSkipped        = "otelcol_connector_eppscoring_values_skipped"
+	ConnectorJoinMatched          = "otelcol_connector_eppscoring_join_matched"
+	ConnectorJoinUnmatched        = "otelcol_connector_eppscoring_join_unmatched"
+	ConnectorJoinPending          = "otelcol_connector_eppscoring_join_pending"
+	ConnectorProfileJoinMatched   = "otelcol_connector_eppscoring_profile_join_matched"
+	ConnectorProfileJoinUnmatched = "otelcol_connector_eppscoring_profile_join_unmatched"
+	ConnectorThresholdInvalid     = "otelcol_connector_eppscoring_sampling_threshold_invalid"
+	ConnectorSeriesActive         = "otelcol_connector_eppscoring_series_active"
+	ConnectorSeriesOverflow       = "otelcol_connector_eppscoring_series_overflow"
 )
 
 // OwnTelemetry returns the components' own metric names above, as a fresh slice.
@@ -113,6 +116,7 @@ func OwnTelemetry() []string {
 		ProcessorSpansRenamed, ProcessorSpansReported,
 		ConnectorSpansObserved, ConnectorSpansSkipped, ConnectorValuesSkipped,
 		ConnectorJoinMatched, ConnectorJoinUnmatched, ConnectorJoinPending,
+		ConnectorProfileJoinMatched, ConnectorProfileJoinUnmatched, ConnectorThresholdInvalid,
 		ConnectorSeriesActive, ConnectorSeriesOverflow,
 	}
 }

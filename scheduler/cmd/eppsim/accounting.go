@@ -226,8 +226,10 @@ func (a *accounting) loss(flushErr error) error {
 // writeSummary prints the sampler in effect (and the threshold it writes,
 // "" for none), the scoring chains run and sampled (by profile when more
 // than one was seen), and the spans exported. scorelens-run reads these
-// lines: keep their shape.
-func (a *accounting) writeSummary(w io.Writer, tc tracingConfig, threshold string) {
+// lines: keep their shape. runs, when the simulation counted its profile
+// runs itself, gives the exact chains per profile that the spans cannot
+// (the profile is named on recording spans only).
+func (a *accounting) writeSummary(w io.Writer, tc tracingConfig, threshold string, runs map[string]*profileRuns) {
 	switch tc.sampler {
 	case samplerRatio, samplerParentRatio:
 		if threshold == "" {
@@ -257,7 +259,12 @@ func (a *accounting) writeSummary(w io.Writer, tc tracingConfig, threshold strin
 		pct = 100 * float64(sampled) / float64(total)
 	}
 	fmt.Fprintf(w, "scoring chains: %d, sampled %d (%.2f%%)\n", total, sampled, pct)
-	if n := a.chains[""]; len(profiles) == 1 && n != nil && len(a.named) > 1 {
+	if len(runs) > 0 {
+		for _, p := range slices.Sorted(maps.Keys(runs)) {
+			fmt.Fprintf(w, "  profile %s: %d, sampled %d\n", p, runs[p].runs, runs[p].sampled)
+		}
+		profiles = nil
+	} else if n := a.chains[""]; len(profiles) == 1 && n != nil && len(a.named) > 1 {
 		// Several profiles ran, but none was named at start: the totals
 		// cannot be split by profile.
 		fmt.Fprintf(w, "profiles: %s (named on recording spans only: true chains per profile unknown)\n",

@@ -96,7 +96,7 @@ func TestChainsByProfile(t *testing.T) {
 				}
 			}
 			var out bytes.Buffer
-			acct.writeSummary(&out, tracingConfig{sampler: samplerParentOn}, "")
+			acct.writeSummary(&out, tracingConfig{sampler: samplerParentOn}, "", nil)
 			want := append([]string{fmt.Sprintf("scoring chains: 50, sampled %d (", sampled["decode"]+sampled["prefill"])}, tt.wantLines...)
 			for _, line := range want {
 				if strings.HasPrefix(line, "  profile decode") {

@@ -94,6 +94,17 @@ func TestSpansMatchUpstreamFixtures(t *testing.T) {
 				if profiles["decode"] != 200 || profiles["prefill"] == 0 || len(profiles) != 2 {
 					t.Errorf("profile runs %v, want 200 decode and some prefill", profiles)
 				}
+				// The simulation's own count of profile runs (the truth its
+				// summary prints) agrees with the spans, every one sampled.
+				for name, n := range profiles {
+					got := sim.stats.profiles[name]
+					if got == nil || got.runs != uint64(n) || got.sampled != uint64(n) {
+						t.Errorf("profile %s: simulation counted %+v, spans say %d runs, all sampled", name, got, n)
+					}
+				}
+				if len(sim.stats.profiles) != len(profiles) {
+					t.Errorf("simulation counted profiles %v, spans name %v", sim.stats.profiles, profiles)
+				}
 			}
 		})
 	}

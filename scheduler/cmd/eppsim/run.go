@@ -91,7 +91,7 @@ func run(ctx context.Context, cfg config, getenv func(string) string, stdout, st
 	}
 	sim.writeSummary(stderr)
 	if tc.exporter != exporterNone {
-		tr.acct.writeSummary(stderr, tc, tr.threshold)
+		tr.acct.writeSummary(stderr, tc, tr.threshold, sim.stats.profiles)
 	}
 	if lossErr != nil && stoppedByFailure {
 		lossErr = fmt.Errorf("%w (the run stopped at the first failed export, after %d requests)", lossErr, sim.stats.requests)

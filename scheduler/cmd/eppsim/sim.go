@@ -209,8 +209,32 @@ type runStats struct {
 	latencies        []time.Duration
 	seen             int // latencies observed, for the reservoir
 	firstErr         error
-	wall             time.Duration
-	simulated        time.Duration
+	// profiles counts, by profile name, the requests each profile ran for
+	// and how many of those were sampled: the truth per profile, which the
+	// spans cannot tell (a scheduler names the profile on recording spans
+	// only).
+	profiles  map[string]*profileRuns
+	wall      time.Duration
+	simulated time.Duration
+}
+
+// profileRuns counts one profile's runs.
+type profileRuns struct{ runs, sampled uint64 }
+
+// profileRun counts a run of the named profile.
+func (st *runStats) profileRun(name string, sampled bool) {
+	if st.profiles == nil {
+		st.profiles = map[string]*profileRuns{}
+	}
+	n := st.profiles[name]
+	if n == nil {
+		n = &profileRuns{}
+		st.profiles[name] = n
+	}
+	n.runs++
+	if sampled {
+		n.sampled++
+	}
 }
 
 func newSimulation(cfg config, tp trace.TracerProvider) (*simulation, error) {
@@ -306,6 +330,12 @@ func (s *simulation) step(ctx context.Context) {
 	res, err := s.sched.Schedule(ctx, req, s.candidates)
 	s.observe(time.Since(began))
 	s.stats.requests++
+	if res != nil {
+		sampled := span.SpanContext().IsSampled()
+		for name := range res.ProfileResults {
+			s.stats.profileRun(name, sampled)
+		}
+	}
 
 	target, err := primaryTarget(res, err)
 	if err != nil {
