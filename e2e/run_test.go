@@ -96,13 +96,14 @@ func TestScorelensRun(t *testing.T) {
 			if tt.ratio != "1" {
 				return
 			}
-			// Every scorer row: calls = true = 200, error +0.0%.
-			rows := regexp.MustCompile(`(?m)^(\S+) +(\S+) +(\d+) +(\d+) +(\S+) `).FindAllStringSubmatch(out.String(), -1)
+			// Every scorer row (led by its profile when the series carry
+			// one): calls = true = 200, error +0.0%.
+			rows := regexp.MustCompile(`(?m)^(?:\S+ +)?\S+ +\S+ +(\d+) +(\d+) +([-+]\S+%) `).FindAllStringSubmatch(out.String(), -1)
 			if len(rows) == 0 {
 				t.Fatalf("no scorer rows:\n%s", out.String())
 			}
 			for _, r := range rows {
-				if r[3] != "200" || r[4] != "200" || r[5] != "+0.0%" {
+				if r[1] != "200" || r[2] != "200" || r[3] != "+0.0%" {
 					t.Errorf("row %q: want 200 calls, 200 true, +0.0%%", r[0])
 				}
 			}
