@@ -47,8 +47,8 @@ func (rawCodec) Unmarshal(b []byte, v any) error {
 func (rawCodec) Name() string { return "proto" }
 
 // MalformedRequests lists the malformed inputs, for the OTLP/gRPC receiver
-// over conn and the OTLP/HTTP receiver at httpAddr (host:port).
-func MalformedRequests(conn *grpc.ClientConn, httpAddr string) ([]Malformed, error) {
+// over conn (at grpcAddr) and the OTLP/HTTP receiver at httpAddr (host:port).
+func MalformedRequests(conn *grpc.ClientConn, grpcAddr, httpAddr string) ([]Malformed, error) {
 	good, err := ptraceotlp.NewExportRequestFromTraces(Batch(4, 1<<62)).MarshalProto()
 	if err != nil {
 		return nil, fmt.Errorf("marshal a good request: %w", err)
@@ -101,9 +101,35 @@ func MalformedRequests(conn *grpc.ClientConn, httpAddr string) ([]Malformed, err
 			return fmt.Sprintf("%s: %s", resp.Status, trim(string(msg))), resp.StatusCode >= 400 && resp.StatusCode < 500
 		}}
 	}
+	// A gRPC server must answer a request that is not application/grpc
+	// with an HTTP error: sent with plain HTTP/2 (h2c), as gRPC is.
+	h2cCase := func(name, target, contentType string, body []byte) Malformed {
+		return Malformed{Name: name, Port: "grpc", Send: func(ctx context.Context) (string, bool) {
+			p := new(http.Protocols)
+			p.SetUnencryptedHTTP2(true)
+			client := &http.Client{Transport: &http.Transport{Protocols: p}}
+			req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+target+tracesMethod, bytes.NewReader(body))
+			if err != nil {
+				return err.Error(), false
+			}
+			req.Header.Set("Content-Type", contentType)
+			resp, err := client.Do(req)
+			if err != nil {
+				return "no answer: " + err.Error(), false
+			}
+			defer resp.Body.Close()
+			_, _ = io.Copy(io.Discard, resp.Body)
+			st := resp.Header.Get("Grpc-Status")
+			if st == "" {
+				st = resp.Trailer.Get("Grpc-Status")
+			}
+			return fmt.Sprintf("HTTP/2 %s, grpc-status %q", resp.Status, st),
+				resp.StatusCode >= 400 && resp.StatusCode < 500 || st != "" && st != "0"
+		}}
+	}
 	return []Malformed{
 		grpcCase("truncated protobuf", truncated),
-		grpcCase("wrong content type (grpc+json)", good, grpc.CallContentSubtype("json")),
+		h2cCase("wrong content type (text/plain over HTTP/2)", grpcAddr, "text/plain", good),
 		grpcCase("oversized body (24 MiB)", oversized),
 		grpcCase("random bytes", random),
 		grpcCase(fmt.Sprintf("nested attribute value (depth %d)", NestedDepth), nested),
