@@ -192,22 +192,38 @@ func TestTwoTiers(t *testing.T) {
 	// its replica's collector.instance.id (needs the connector to set it).
 	instanceLabel := otelcol.PromName(schema.AttrCollectorInstanceID)
 	owner := map[string]string{}
+	var series, wrongID, shared int
+	var firstWrong, firstShared string
 	for i, r := range replicas {
 		for name, fam := range perReplica[i] {
 			if !strings.HasPrefix(name, "llm_d_epp_") {
 				continue
 			}
 			for _, m := range fam.GetMetric() {
-				if v, _ := otelcol.Label(m, instanceLabel); v != r.id {
-					t.Errorf("%s: series %s has %s=%q, want %q", r.id, seriesID(name, m), instanceLabel, v, r.id)
-				}
+				series++
 				id := seriesID(name, m)
+				if v, _ := otelcol.Label(m, instanceLabel); v != r.id {
+					if wrongID++; wrongID == 1 {
+						firstWrong = fmt.Sprintf("%s exports %s with %s=%q", r.id, id, instanceLabel, v)
+					}
+				}
 				if prev, ok := owner[id]; ok {
-					t.Errorf("series %s exported by both %s and %s", id, prev, r.id)
+					if shared++; shared == 1 {
+						firstShared = fmt.Sprintf("%s exported by both %s and %s", id, prev, r.id)
+					}
 				}
 				owner[id] = r.id
 			}
 		}
+	}
+	if series == 0 {
+		t.Fatal("no connector series scraped")
+	}
+	if wrongID > 0 {
+		t.Errorf("%d of %d series lack their replica's %s; first: %s", wrongID, series, instanceLabel, firstWrong)
+	}
+	if shared > 0 {
+		t.Errorf("%d of %d series share their identity with another replica's; first: %s", shared, series, firstShared)
 	}
 }
 
