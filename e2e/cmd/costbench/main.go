@@ -22,6 +22,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -57,6 +58,7 @@ func run(dist, contrib, dir string, spans int64, rounds int) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
+	loadStart := loadgen.LoadAvg()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 	sink, err := loadgen.StartSink(false)
@@ -106,8 +108,9 @@ func run(dist, contrib, dir string, spans int64, rounds int) error {
 	}
 
 	fmt.Printf("bench-collector: %d spans per collector per round (%d-span traces, a fifth scoring spans), %d rounds, OTLP/gRPC on 127.0.0.1;\n"+
-		"CPU of the collector process from /proc (user+system), least of the rounds; 2 cores shared with other work: compare the ratios\n\n",
-		spans, loadgen.TraceSpans, rounds)
+		"CPU of the collector process from /proc (user+system), least of the rounds; %d CPUs shared with other work\n"+
+		"(load average %s at the start, %s at the end): compare the ratios\n\n",
+		spans, loadgen.TraceSpans, rounds, runtime.NumCPU(), loadStart, loadgen.LoadAvg())
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "pipeline\tCPU s / 1M spans\tper round\tpeak RSS MiB\tCPU vs floor\tCPU vs eppscoring")
 	floor, ours := slices.Min(vs[0].cpu), slices.Min(vs[1].cpu)

@@ -10,6 +10,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime"
 	"text/tabwriter"
 	"time"
 
@@ -32,8 +33,8 @@ func main() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	r := &runner{bin: *bin, config: *config, dir: *dir}
-	fmt.Printf("load: %s with %s on 127.0.0.1; spans of %d per trace, a fifth scoring spans; CPU shared with other work on this machine\n\n",
-		*bin, *config, loadgen.TraceSpans)
+	fmt.Printf("load: %s with %s on 127.0.0.1; traces of %d spans, a fifth scoring spans\n"+
+		"%d CPUs shared with other work: load average %s at the start\n\n", *bin, *config, loadgen.TraceSpans, runtime.NumCPU(), loadgen.LoadAvg())
 	maxOK := r.rates(ctx, *startRate, *maxRate, *step)
 	if maxOK == 0 {
 		fail(fmt.Errorf("no rate held without loss, not even %v spans/s", *startRate))
@@ -41,6 +42,7 @@ func main() {
 	r.overload(ctx, 10*maxOK, *limitMiB, *step)
 	r.kill(ctx, maxOK/2)
 	r.malformed(ctx)
+	fmt.Printf("\nload average %s at the end\n", loadgen.LoadAvg())
 }
 
 // overloadWorkers is how many requests the overload phase keeps in flight.
