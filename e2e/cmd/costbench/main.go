@@ -50,8 +50,8 @@ func main() {
 }
 
 type variant struct {
-	name, bin, config string
-	cpu, peakMiB      []float64
+	id, name, bin, config string
+	cpu, peakMiB          []float64
 }
 
 func run(dist, contrib, dir string, spans int64, rounds int) error {
@@ -90,14 +90,18 @@ func run(dist, contrib, dir string, spans int64, rounds int) error {
 		return err
 	}
 	vs := []*variant{
-		{name: "floor (otlp -> batch -> otlp)", bin: dist, config: floorCfg},
-		{name: "eppscoring (otelcol-dist default pipeline)", bin: dist, config: oursCfg},
-		{name: "contrib (redaction + spanmetrics)", bin: contrib, config: contribCfg},
+		{id: "floor", name: "floor (otlp -> batch -> otlp)", bin: dist, config: floorCfg},
+		{id: "eppscoring", name: "eppscoring (otelcol-dist default pipeline)", bin: dist, config: oursCfg},
+		{id: "contrib", name: "contrib (redaction + spanmetrics)", bin: contrib, config: contribCfg},
 	}
 	var next uint64 = 1
 	for r := range rounds {
 		for _, v := range vs {
-			cpu, peak, err := measure(ctx, v, dir, sink, spans, next)
+			logs := filepath.Join(dir, fmt.Sprintf("%s-round%d", v.id, r+1))
+			if err := os.MkdirAll(logs, 0o755); err != nil {
+				return err
+			}
+			cpu, peak, err := measure(ctx, v, logs, sink, spans, next)
 			if err != nil {
 				return fmt.Errorf("round %d, %s: %w", r+1, v.name, err)
 			}
@@ -293,6 +297,8 @@ func contribPipeline(buckets []float64) string {
 			keys = append(keys, a.Key)
 		}
 	}
+	slices.Sort(keys)
+	keys = slices.Compact(keys)
 	var b strings.Builder
 	b.WriteString(commonProcessors)
 	b.WriteString("  redaction:\n    allowed_keys:\n")
