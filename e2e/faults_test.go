@@ -138,6 +138,7 @@ func TestKillRestart(t *testing.T) {
 	}
 	// An answer read just before the kill may be recorded a moment after.
 	killed := time.Now().Add(50 * time.Millisecond)
+	base := sink.Spans() // what the killed process delivered
 	time.Sleep(500 * time.Millisecond)
 	restarting := time.Now()
 	if err := c.Restart(ctx); err != nil {
@@ -151,7 +152,7 @@ func TestKillRestart(t *testing.T) {
 	if res.Retried == 0 {
 		t.Errorf("no span was retried: the kill went unnoticed by the sender")
 	}
-	if _, err := c.WaitDrained(ctx, sink, 0, 30*time.Second); err != nil {
+	if _, err := c.WaitDrained(ctx, sink, base, 30*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	var before, after []uint64

@@ -96,11 +96,11 @@ func (r *runner) rates(ctx context.Context, start, limit float64, step time.Dura
 		res := l.Run(ctx)
 		r.nextID = res.NextID
 		drainStart := time.Now()
-		after, derr := c.WaitDrained(ctx, sink, sinkBefore, 2*time.Second)
+		after, derr := c.WaitDrained(ctx, sink, 0, 2*time.Second)
 		drain := time.Since(drainStart)
 		if derr != nil {
 			// Let it drain fully before the next step, unmeasured.
-			after, _ = c.WaitDrained(ctx, sink, sinkBefore, 30*time.Second)
+			after, _ = c.WaitDrained(ctx, sink, 0, 30*time.Second)
 		}
 		acc, exp := after.Accepted-before.Accepted, after.Sent-before.Sent
 		got := sink.Spans() - sinkBefore
@@ -213,6 +213,7 @@ func (r *runner) kill(ctx context.Context, rate float64) {
 	if err := c.Proc.Kill(); err != nil {
 		fail(err)
 	}
+	base := sink.Spans() // what the killed process delivered
 	time.Sleep(time.Second)
 	if err := c.Restart(ctx); err != nil {
 		fail(err)
@@ -220,7 +221,7 @@ func (r *runner) kill(ctx context.Context, rate float64) {
 	defer c.Stop()
 	res := <-resc
 	r.nextID = res.NextID
-	_, derr := c.WaitDrained(ctx, sink, 0, 30*time.Second)
+	_, derr := c.WaitDrained(ctx, sink, base, 30*time.Second)
 	missing, dups := sink.Missing(res.AckedIDs)
 	fmt.Printf("3. SIGKILL mid-run, restart after 1 s (sender at %.0f spans/s, retrying retryable errors)\n", rate)
 	fmt.Printf("  sender: sent %d spans, acked %d, retried %d spans (%d retryable errors), gave up on %d\n",

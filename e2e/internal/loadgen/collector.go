@@ -106,7 +106,9 @@ func (c *Collector) OwnCounters(ctx context.Context) (Counters, error) {
 }
 
 // WaitDrained polls until the exporter has sent everything the receiver
-// accepted (its queue empty) and the sink holds at least that many spans.
+// accepted (its queue empty) and the sink holds at least that many spans
+// beyond base, the spans it had received before this collector process
+// started (the collector's counters start at zero with each process).
 func (c *Collector) WaitDrained(ctx context.Context, sink *Sink, base int64, timeout time.Duration) (Counters, error) {
 	deadline := time.Now().Add(timeout)
 	var last Counters
