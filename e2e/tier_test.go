@@ -298,3 +298,16 @@ func eppsimConsoleScorers(t *testing.T, sim string, args []string) (map[scorerKe
 	}
 	return want, total
 }
+
+// TestTierConfigsValidate runs `validate` on the shipped tier configs with
+// the binary each is for, as an operator would before deploying them.
+func TestTierConfigsValidate(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := otelcol.Validate(ctx, tier1Binary(t), tier1Config, nil); err != nil {
+		t.Error(err)
+	}
+	if err := otelcol.Validate(ctx, collectorBinary(t), tier2Config, []string{"SCORELENS_INSTANCE_ID=otelcol-dist-0"}); err != nil {
+		t.Error(err)
+	}
+}
