@@ -91,7 +91,9 @@ func (r *runner) rates(ctx context.Context, start, limit float64, step time.Dura
 	try := func(rate float64) bool {
 		before, _ := c.OwnCounters(ctx)
 		sinkBefore := sink.Spans()
-		l := &loadgen.Load{Sender: s, Rate: rate, Spans: int64(rate * step.Seconds()), BatchTraces: 40, Workers: 8,
+		// Whole requests of 1000 spans: Load sends whole requests only.
+		spans := (int64(rate*step.Seconds()) + 999) / 1000 * 1000
+		l := &loadgen.Load{Sender: s, Rate: rate, Spans: spans, BatchTraces: 40, Workers: 8,
 			Timeout: 10 * time.Second, FirstID: r.nextID}
 		res := l.Run(ctx)
 		r.nextID = res.NextID
