@@ -110,7 +110,7 @@ $(TIER1): $(OCB_TIER1) deploy/tier1/builder-config.yaml
 
 clean: clean-scale
 clean-scale:
-	rm -rf $(ROOT)/deploy/tier1/otelcol-tier1 $(ROOT)/bench/collector/otelcol-bench
+	rm -rf $(ROOT)/deploy/tier1/otelcol-tier1 $(ROOT)/.tools/otelcol-bench
 
 ## load: drive one otelcol-dist over OTLP/gRPC on loopback and print its limits on this machine: the highest
 ## sustained span rate with zero loss, 10x that rate against the memory_limiter, SIGKILL and restart, malformed
@@ -121,7 +121,7 @@ load: collector
 
 ## bench-collector: CPU seconds and peak RSS per million spans of the built collectors on the same traffic: a bare
 ## OTLP pass-through (the floor), otelcol-dist's default pipeline, contrib's equivalent (bench-only collector).
-BENCH_COLLECTOR := $(ROOT)/bench/collector/otelcol-bench/otelcol-bench
+BENCH_COLLECTOR := $(ROOT)/.tools/otelcol-bench/otelcol-bench
 
 $(BENCH_COLLECTOR): $(OCB) bench/collector/builder-config.yaml
 	GOWORK=off $(OCB) --config=bench/collector/builder-config.yaml

@@ -38,7 +38,7 @@ import (
 
 func main() {
 	dist := flag.String("collector", "otelcol-dist/otelcol-dist", "otelcol-dist binary")
-	contrib := flag.String("contrib", "bench/collector/otelcol-bench/otelcol-bench", "bench-only collector with contrib's components")
+	contrib := flag.String("contrib", ".tools/otelcol-bench/otelcol-bench", "bench-only collector with contrib's components")
 	spans := flag.Int64("spans", 1_000_000, "spans sent to each collector per round")
 	rounds := flag.Int("rounds", 2, "rounds; each runs the three in turn, the least CPU of the rounds counts")
 	dir := flag.String("out", "out/bench-collector", "folder for the generated configs and the logs")
