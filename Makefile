@@ -37,8 +37,8 @@ unit:
 	cd bench && $(GO) test -race -count=1 -run . ./...
 	cd deploy/grafana && $(GO) test -race -count=1 ./...
 
-e2e: collector validate eppsim
-	cd e2e && SCORELENS_COLLECTOR=$(COLLECTOR) SCORELENS_EPPSIM=$(EPPSIM) $(GO) test -race -count=1 -timeout 15m ./...
+e2e: collector validate eppsim tier1
+	cd e2e && SCORELENS_COLLECTOR=$(COLLECTOR) SCORELENS_EPPSIM=$(EPPSIM) SCORELENS_TIER1=$(TIER1) $(GO) test -race -count=1 -timeout 15m ./...
 
 ## eppsim: the simulator `make run` and the end-to-end tests drive the collector with (go build is a no-op when warm).
 eppsim:
@@ -130,3 +130,40 @@ fmt:
 
 clean:
 	rm -rf $(TOOLS) $(ROOT)/out $(filter-out $(DIST)/config.yaml $(DIST)/README.md,$(wildcard $(DIST)/*))
+
+## tier1: the first-tier collector of a scaled-out fleet (loadbalancing exporter, contrib v0.161.0), from its own
+## manifest deploy/tier1/builder-config.yaml with ocb v0.161.0 (installed apart from otelcol-dist's ocb).
+OCB_TIER1_VER := v0.161.0
+OCB_TIER1     := $(TOOLS)/ocb-$(OCB_TIER1_VER)/builder
+TIER1         := $(ROOT)/deploy/tier1/otelcol-tier1/otelcol-tier1
+
+$(OCB_TIER1):
+	GOBIN=$(dir $(OCB_TIER1)) GOWORK=off $(GO) install go.opentelemetry.io/collector/cmd/builder@$(OCB_TIER1_VER)
+
+.PHONY: tier1 load bench-collector clean-scale
+tier1: $(TIER1)
+
+$(TIER1): $(OCB_TIER1) deploy/tier1/builder-config.yaml
+	GOWORK=off $(OCB_TIER1) --config=deploy/tier1/builder-config.yaml
+
+clean: clean-scale
+clean-scale:
+	rm -rf $(ROOT)/deploy/tier1/otelcol-tier1 $(ROOT)/.tools/otelcol-bench
+
+## load: drive one otelcol-dist over OTLP/gRPC on loopback and print its limits on this machine: the highest
+## sustained span rate with zero loss, 10x that rate against the memory_limiter, SIGKILL and restart, malformed
+## input on both OTLP ports. Not part of `make test` (minutes; bounded in spans and time).
+load: collector
+	@mkdir -p $(ROOT)/out/load
+	cd e2e && $(GO) run ./cmd/loadgen -collector $(COLLECTOR) -config testdata/load.yaml -out $(ROOT)/out/load | tee $(ROOT)/out/load.txt
+
+## bench-collector: CPU seconds and peak RSS per million spans of the built collectors on the same traffic: a bare
+## OTLP pass-through (the floor), otelcol-dist's default pipeline, contrib's equivalent (bench-only collector).
+BENCH_COLLECTOR := $(ROOT)/.tools/otelcol-bench/otelcol-bench
+
+$(BENCH_COLLECTOR): $(OCB) bench/collector/builder-config.yaml
+	GOWORK=off $(OCB) --config=bench/collector/builder-config.yaml
+
+bench-collector: collector $(BENCH_COLLECTOR)
+	@mkdir -p $(ROOT)/out/bench-collector
+	cd e2e && $(GO) run ./cmd/costbench -collector $(COLLECTOR) -contrib $(BENCH_COLLECTOR) -out $(ROOT)/out/bench-collector | tee $(ROOT)/out/bench-collector.txt
