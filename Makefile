@@ -101,6 +101,31 @@ rules:
 dashboards:
 	cd deploy/grafana && $(GO) run ./cmd/dashboards -out scorelens.json
 
+## image: the container image of deploy/image/Dockerfile, built with podman from the collector ocb
+## builds (statically linked: ocb compiles with CGO_ENABLED=0). Not part of `make test`: see docs/deploy.md.
+.PHONY: image image-test
+CONTAINER ?= podman
+IMAGE     ?= localhost/scorelens/otelcol-dist:dev
+IMAGE_CTX := $(ROOT)/out/image
+# How image-test runs the container. On this project's CI VMs crun refuses hybrid cgroups
+# and the runtime may not raise rlimits: runc with lowered ulimits runs. Set to "" elsewhere.
+IMAGE_RUN_FLAGS ?= --runtime runc --ulimit nofile=4096:4096 --ulimit nproc=4096:4096
+
+image: collector
+	@command -v $(CONTAINER) >/dev/null || { echo "make image: $(CONTAINER) not found (Debian: apt-get install podman)" >&2; exit 1; }
+	rm -rf $(IMAGE_CTX) && mkdir -p $(IMAGE_CTX)
+	cp $(COLLECTOR) $(IMAGE_CTX)/otelcol-dist
+	cp deploy/image/config.yaml $(IMAGE_CTX)/config.yaml
+	cp /etc/ssl/certs/ca-certificates.crt $(IMAGE_CTX)/ca-certificates.crt
+	$(CONTAINER) build -f deploy/image/Dockerfile -t $(IMAGE) $(IMAGE_CTX)
+
+## image-test: check the image's config and files, run it, send it OTLP, scrape its metrics.
+image-test: image eppsim
+	cd e2e && $(GO) vet -tags image .
+	cd e2e && SCORELENS_IMAGE=$(IMAGE) SCORELENS_CONTAINER=$(CONTAINER) SCORELENS_CONTAINER_RUN_FLAGS="$(IMAGE_RUN_FLAGS)" \
+		SCORELENS_COLLECTOR=$(COLLECTOR) SCORELENS_EPPSIM=$(EPPSIM) \
+		$(GO) test -tags image -race -count=1 -run '^TestImage' -timeout 10m .
+
 fmt:
 	gofmt -w $(MODULES)
 

@@ -171,14 +171,31 @@ func connDiscard() consumer.Metrics {
 	return next
 }
 
+// connSampledTraceState is what a consistent probability sampler at 10 %
+// writes into every span's tracestate (OpenTelemetry sampling spec): both
+// connectors then extrapolate each span's count from it.
+const connSampledTraceState = "ot=th:e666666666666"
+
+// connSampled returns the scoring batch as a sampler at 10 % exports it.
+func connSampled() ptrace.Traces {
+	td := connBatch(true, 0)
+	spans := td.ResourceSpans().At(0).ScopeSpans().At(0).Spans()
+	for i := 0; i < spans.Len(); i++ {
+		spans.At(i).TraceState().FromRaw(connSampledTraceState)
+	}
+	return td
+}
+
 func BenchmarkConnector(b *testing.B) {
 	batches := map[string]ptrace.Traces{
 		"scoring": connBatch(true, 0),
 		"other":   connBatch(false, 0),
 		// Only schema spans (200 requests): the cost per scoring span.
 		"schemaonly": connBuildBatch(true, len(connScorers)+1, 0),
+		// The scoring batch with a sampling threshold on every span.
+		"sampled": connSampled(),
 	}
-	for _, spans := range []string{"scoring", "other", "schemaonly"} {
+	for _, spans := range []string{"scoring", "other", "schemaonly", "sampled"} {
 		td := batches[spans]
 		for _, im := range connImpls {
 			b.Run("spans="+spans+"/impl="+im.name, func(b *testing.B) {
@@ -306,5 +323,28 @@ func TestConnectorBenchBatches(t *testing.T) {
 	}
 	if want := len(connScorers) * len(connModels); withModel != want {
 		t.Errorf("%d scorer series with a model, want %d", withModel, want)
+	}
+
+	// The sampled batch is extrapolated: each of its 160 scorer spans
+	// stands for 10.
+	got = nil
+	c = connImpls[0].create(t, next)
+	if err := c.ConsumeTraces(context.Background(), connSampled()); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var calls int64
+	ms = got[0].ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics()
+	for i := 0; i < ms.Len(); i++ {
+		if ms.At(i).Name() == schema.MetricScorerCalls {
+			for d := 0; d < ms.At(i).Sum().DataPoints().Len(); d++ {
+				calls += ms.At(i).Sum().DataPoints().At(d).IntValue()
+			}
+		}
+	}
+	if want := int64(10 * connBatchSpans / connGroupSpans * len(connScorers)); calls != want {
+		t.Errorf("sampled batch: %d calls, want %d", calls, want)
 	}
 }

@@ -60,22 +60,38 @@ var (
 func scorerTable(t *testing.T, out string) map[string]float64 {
 	t.Helper()
 	calls := map[string]float64{}
-	in := false
+	name, count := -1, -1 // column indices, from the header
 	for _, line := range strings.Split(out, "\n") {
 		f := strings.Fields(line)
-		switch {
-		case len(f) >= 3 && f[0] == "TYPE" && f[1] == "NAME":
-			in = true
-		case in && len(f) >= 3:
-			if strings.HasSuffix(line, "scorer spans") {
-				return calls
+		if name < 0 {
+			for i, h := range f {
+				switch h {
+				case "NAME":
+					name = i
+				case "CALLS":
+					count = i
+				}
 			}
-			n, err := strconv.ParseFloat(f[2], 64)
-			if err != nil {
-				t.Fatalf("table line %q: %v", line, err)
+			if name < 0 || count < 0 {
+				name, count = -1, -1
 			}
-			calls[f[1]] = n
+			continue
 		}
+		// The table ends at the first line that is not a row of it (the
+		// summary line after it starts with a number of series).
+		if len(f) <= max(name, count) || strings.Contains(line, "scorer series") {
+			if len(calls) == 0 {
+				break
+			}
+			return calls
+		}
+		n, err := strconv.ParseFloat(f[count], 64)
+		if err != nil {
+			t.Fatalf("table line %q: %v", line, err)
+		}
+		// A scorer in several profiles has a row per profile; the chart
+		// draws one histogram per scorer name.
+		calls[f[name]] += n
 	}
 	t.Fatalf("no scorer table in the output:\n%s", out)
 	return nil

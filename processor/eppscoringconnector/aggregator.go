@@ -2,6 +2,7 @@ package eppscoringconnector
 
 import (
 	"math"
+	"strings"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
@@ -52,6 +53,11 @@ type stats struct {
 	matched   int64
 	unmatched [nUnmatchedReasons]int64
 	overflow  [nFamilies]int64
+	// The chain's wait for its run_scheduler_profile parent.
+	profileMatched   int64
+	profileUnmatched [nUnmatchedReasons]int64
+	// Spans whose tracestate held a malformed sampling threshold.
+	invalidThreshold int64
 }
 
 // aggregator is the connector's whole state; the connector's mutex guards
@@ -77,54 +83,99 @@ type aggregator struct {
 	scorerCache [seriesCacheSize]scorerCacheSlot
 	chainCache  [seriesCacheSize]chainCacheSlot
 
-	// Per batch, reused: parents seen in the batch and scorer observations
-	// that wait for the end of the batch to find them.
-	batchParents map[uint64]parentRef
-	deferred     []childObs
+	// Per batch, reused: parents seen in the batch and observations that
+	// wait for the end of the batch to find them.
+	batchParents  map[uint64]parentRef
+	batchProfiles map[uint64]profileRef
+	deferred      []obs
+	// profileWaits counts observations waiting for a profile (deferred and
+	// held).
+	profileWaits int
+	// profileScopes are the instrumentation scopes, beyond upstream's, that
+	// sent a run_scheduler_profile span: their chains wait for their
+	// profile across batches too. Bounded by maxProfileScopes.
+	profileScopes map[string]struct{}
 
-	join  joinStore
-	stats stats
+	join     joinStore
+	sampling samplingState
+	stats    stats
+
+	// On every emitted resource and scope: the collector's
+	// service.instance.id and the component's version.
+	instanceID string
+	version    string
 }
 
-// parentRef is what a scoring span passes to its children: the model.
+// parentRef is what a scoring span passes to its children: the model and,
+// when the chain waits for its run_scheduler_profile parent, that parent's
+// key (0 when it does not wait).
 type parentRef struct {
-	trace pcommon.TraceID
-	model string
+	trace      pcommon.TraceID
+	model      string
+	profileKey uint64
+	batchOnly  bool // the chain looks for its profile in its own batch only
 }
 
-// childObs is one scorer span, parsed, waiting for a model.
-type childObs struct {
-	res       *resourceEntry
-	typ, name string
-	duration  float64
-	scoreMax  float64
-	scoreAvg  float64
-	hasMax    bool
-	hasAvg    bool
-	isError   bool
-	trace     pcommon.TraceID
-	span      pcommon.SpanID
-	end       pcommon.Timestamp
-	parent    uint64
+// profileRef is what a run_scheduler_profile span passes to its chain.
+type profileRef struct {
+	trace   pcommon.TraceID
+	profile string
+}
+
+// What an observation waits for.
+const (
+	waitScoring = iota // a scorer span waits for its scoring span (the model)
+	waitProfile        // a chain and its scorers wait for run_scheduler_profile
+)
+
+// obs is one schema span, parsed, until it is recorded: at once, at the end
+// of its batch, or from the join store when what it waits for arrives.
+type obs struct {
+	res          *resourceEntry
+	family       uint8 // familyScorer or familyScoring
+	wait         uint8 // waitScoring or waitProfile, while it waits
+	hasMax       bool
+	hasAvg       bool
+	isError      bool
+	extrapolated bool
+	typ, name    string // scorers
+	model        string
+	profile      string
+	duration     float64
+	scoreMax     float64
+	scoreAvg     float64
+	weight       float64 // adjusted count
+	candidates   int64   // chains; -1 when absent
+	trace        pcommon.TraceID
+	span         pcommon.SpanID
+	end          pcommon.Timestamp
+	parent       uint64 // key of the span waited for
+	// batchOnly: a chain (or its scorer) of a scope not known to nest its
+	// chains under run_scheduler_profile looks for that parent in its own
+	// batch only, and is recorded without a profile at the batch's end.
+	batchOnly bool
 }
 
 func newAggregator(cfg *Config) *aggregator {
 	temporality, _ := parseTemporality(cfg.AggregationTemporality)
 	a := &aggregator{
-		temporality:  temporality,
-		bounds:       cfg.bucketBounds(),
-		expoMax:      int(cfg.expoMaxSize()),
-		limit:        cfg.AggregationCardinalityLimit,
-		keyAttrs:     append([]string(nil), cfg.ResourceMetricsKeyAttributes...),
-		metricsExp:   int64(cfg.MetricsExpiration),
-		seriesExp:    int64(cfg.SeriesExpiration),
-		resources:    make(map[uint64]*resourceEntry),
-		overflowRes:  &resourceEntry{attrs: pcommon.NewMap()},
-		scorers:      make(map[scorerKey]*scorerSeries),
-		chains:       make(map[chainKey]*chainSeries),
-		strs:         make(map[string]string),
-		batchParents: make(map[uint64]parentRef),
-		join:         newJoinStore(cfg.ParentJoin.MaxPending, int64(cfg.ParentJoin.Timeout)),
+		temporality:   temporality,
+		bounds:        cfg.bucketBounds(),
+		expoMax:       int(cfg.expoMaxSize()),
+		limit:         cfg.AggregationCardinalityLimit,
+		keyAttrs:      append([]string(nil), cfg.ResourceMetricsKeyAttributes...),
+		metricsExp:    int64(cfg.MetricsExpiration),
+		seriesExp:     int64(cfg.SeriesExpiration),
+		resources:     make(map[uint64]*resourceEntry),
+		overflowRes:   &resourceEntry{attrs: pcommon.NewMap()},
+		scorers:       make(map[scorerKey]*scorerSeries),
+		chains:        make(map[chainKey]*chainSeries),
+		strs:          make(map[string]string),
+		batchParents:  make(map[uint64]parentRef),
+		batchProfiles: make(map[uint64]profileRef),
+		profileScopes: make(map[string]struct{}),
+		join:          newJoinStore(cfg.ParentJoin.MaxPending, int64(cfg.ParentJoin.Timeout)),
+		sampling:      newSamplingState(cfg),
 	}
 	if cfg.Exemplars.Enabled {
 		a.exemplarMax = cfg.Exemplars.MaxPerDataPoint
@@ -132,28 +183,50 @@ func newAggregator(cfg *Config) *aggregator {
 	return a
 }
 
-// consume aggregates one batch. Spans outside the schema cost a Classify.
+// consume aggregates one batch. Spans outside the schema cost a Classify,
+// and run_scheduler_profile spans a look at what waits for them.
 func (a *aggregator) consume(td ptrace.Traces, now int64) {
 	rss := td.ResourceSpans()
 	for i := 0; i < rss.Len(); i++ {
 		rs := rss.At(i)
 		var res *resourceEntry // looked up at the first schema span only
+		var fallback float64
 		sss := rs.ScopeSpans()
 		for j := 0; j < sss.Len(); j++ {
-			spans := sss.At(j).Spans()
+			ss := sss.At(j)
+			// Upstream's scheduler runs every scoring chain under a
+			// run_scheduler_profile span of the same scope, and so do
+			// scopes that sent one before: their chains wait for that
+			// parent's profile name across batches. Others look for it
+			// in their own batch only.
+			scope := ss.Scope().Name()
+			upstream := strings.HasPrefix(scope, schema.UpstreamScopePrefix)
+			if !upstream && len(a.profileScopes) > 0 {
+				_, upstream = a.profileScopes[scope]
+			}
+			spans := ss.Spans()
 			for k := 0; k < spans.Len(); k++ {
 				span := spans.At(k)
-				kind := schema.Classify(span.Name())
+				name := span.Name()
+				kind := schema.Classify(name)
 				if kind == schema.NotSchema {
+					if name == schema.SpanRunSchedulerProfile {
+						// A scope whose profile span was a chain's parent
+						// nests its chains under profiles: learn it.
+						if a.observeProfile(span, upstream, now) && !upstream {
+							upstream = a.learnProfileScope(scope)
+						}
+					}
 					continue
 				}
 				if res == nil {
 					res = a.resourceFor(rs.Resource(), now)
+					fallback = a.sampling.fallbackWeight(rs.Resource())
 				}
 				if kind == schema.Scoring {
-					a.observeScoring(res, span, now)
+					a.observeScoring(res, span, upstream, fallback, now)
 				} else {
-					a.observeScorer(res, span, now)
+					a.observeScorer(res, span, upstream, fallback, now)
 				}
 			}
 		}
@@ -173,7 +246,24 @@ func spanDuration(span ptrace.Span) (float64, bool) {
 	return float64(end-start) / 1e9, true
 }
 
-func (a *aggregator) observeScoring(res *resourceEntry, span ptrace.Span, now int64) {
+// pushDeferred returns a fresh slot at the end of the deferred
+// observations, reusing the buffer. Callers write every field they read.
+func (a *aggregator) pushDeferred() *obs {
+	n := len(a.deferred)
+	if n == cap(a.deferred) {
+		a.deferred = append(a.deferred, obs{})
+	} else {
+		a.deferred = a.deferred[:n+1]
+	}
+	return &a.deferred[n]
+}
+
+func (a *aggregator) dropLastDeferred() {
+	a.deferred[len(a.deferred)-1] = obs{}
+	a.deferred = a.deferred[:len(a.deferred)-1]
+}
+
+func (a *aggregator) observeScoring(res *resourceEntry, span ptrace.Span, upstream bool, fallback float64, now int64) {
 	var model string
 	var candidates int64 = -1
 	for k, v := range span.Attributes().All() {
@@ -194,56 +284,154 @@ func (a *aggregator) observeScoring(res *resourceEntry, span ptrace.Span, now in
 			}
 		}
 	}
-	// A parent with broken timestamps still hands its model down.
-	a.joinParent(span, model, now)
-
+	var profileKey uint64
 	duration, ok := spanDuration(span)
+	if p := span.ParentSpanID(); !p.IsEmpty() {
+		profileKey = spanKey(p)
+	} else if upstream && ok {
+		a.stats.profileUnmatched[unmatchedNoParent]++
+	}
+	batchOnly := !upstream
+	// A parent with broken timestamps still hands its model down.
+	a.joinParent(span, model, profileKey, batchOnly, now)
 	if !ok {
 		a.stats.skipped[skipInvalidDuration]++
 		return
 	}
 	a.stats.observed[familyScoring]++
-	s := a.chainSeriesFor(res, model, now)
-	s.lastSeen, s.dirty = now, true
-	a.recordDuration(&s.duration, duration)
-	if candidates >= 0 {
-		s.candidates.record(candidateBounds, float64(candidates))
+	weight, extrapolated, invalid := a.sampling.weight(span, fallback)
+	if invalid {
+		a.stats.invalidThreshold++
 	}
-	if a.exemplarMax > 0 {
-		s.exemplars.add(a.exemplarMax, exemplar{trace: span.TraceID(), span: span.SpanID(), value: duration, ts: uint64(span.EndTimestamp())})
+	if profileKey == 0 {
+		// Waits for nothing: recorded from the stack, not counted in
+		// profileWaits.
+		o := obs{
+			res: res, family: familyScoring, wait: waitScoring, extrapolated: extrapolated,
+			model: model, duration: duration, weight: weight, candidates: candidates,
+			trace: span.TraceID(), span: span.SpanID(), end: span.EndTimestamp(),
+		}
+		a.recordObs(&o, now)
+		return
 	}
+	o := a.pushDeferred()
+	*o = obs{
+		res: res, family: familyScoring, wait: waitProfile, extrapolated: extrapolated,
+		model: model, duration: duration, weight: weight, candidates: candidates,
+		trace: span.TraceID(), span: span.SpanID(), end: span.EndTimestamp(), parent: profileKey,
+		batchOnly: batchOnly,
+	}
+	a.profileWaits++
+}
+
+// maxProfileScopes bounds the scopes learned from their
+// run_scheduler_profile spans.
+const maxProfileScopes = 64
+
+// learnProfileScope remembers that a scope nests its chains under
+// run_scheduler_profile; it reports whether the scope is now known.
+func (a *aggregator) learnProfileScope(scope string) bool {
+	if len(a.profileScopes) >= maxProfileScopes {
+		return false
+	}
+	a.profileScopes[strings.Clone(scope)] = struct{}{}
+	return true
 }
 
 // joinParent gives a scoring span's model to its children seen so far and
-// registers it for the children still to come in this batch.
-func (a *aggregator) joinParent(span ptrace.Span, model string, now int64) {
+// registers it for the children still to come in this batch. When the
+// chain waits for its profile, the children wait with it.
+func (a *aggregator) joinParent(span ptrace.Span, model string, profileKey uint64, batchOnly bool, now int64) {
 	id := span.SpanID()
 	if id.IsEmpty() {
 		return
 	}
 	key := spanKey(id)
-	ref := parentRef{trace: span.TraceID(), model: model}
+	ref := parentRef{trace: span.TraceID(), model: model, profileKey: profileKey, batchOnly: batchOnly}
 	// An SDK exports children just before their parent: they are the tail
 	// of the deferred observations, joined here without a map look-up.
 	n := len(a.deferred)
-	for n > 0 && a.deferred[n-1].parent == key && a.deferred[n-1].trace == ref.trace {
+	for n > 0 {
+		o := &a.deferred[n-1]
+		if o.wait != waitScoring || o.parent != key || o.trace != ref.trace {
+			break
+		}
 		n--
 	}
 	for i := n; i < len(a.deferred); i++ {
+		o := &a.deferred[i]
 		a.stats.matched++
-		a.recordScorer(&a.deferred[i], model, now)
+		if o.model == "" {
+			o.model = model
+		}
+		if profileKey != 0 {
+			o.wait, o.parent, o.batchOnly = waitProfile, profileKey, batchOnly
+			a.profileWaits++
+			continue
+		}
+		a.recordObs(o, now)
 	}
-	clear(a.deferred[n:])
-	a.deferred = a.deferred[:n]
+	if profileKey == 0 {
+		clear(a.deferred[n:])
+		a.deferred = a.deferred[:n]
+	}
 	// Children elsewhere in the batch find their parent here at the end
 	// of the batch; children from earlier batches wait in the join store.
 	a.batchParents[key] = ref
 	if a.join.used > 0 {
-		a.resolvePending(key, ref, now)
+		a.resolvePending(key, arrival{kind: arrivedScoring, trace: ref.trace, model: model, profileKey: profileKey, batchOnly: batchOnly}, now)
 	}
 }
 
-func (a *aggregator) observeScorer(res *resourceEntry, span ptrace.Span, now int64) {
+// observeProfile gives a run_scheduler_profile span's profile name to the
+// chain (and its scorers) that wait for it, and reports whether a chain
+// was the tail of the batch. The span is kept for the end of the batch in
+// scopes whose chains wait for profiles (register), or while something
+// waits; other run_scheduler_profile spans cost no map insert.
+func (a *aggregator) observeProfile(span ptrace.Span, register bool, now int64) (chainFound bool) {
+	id := span.SpanID()
+	if id.IsEmpty() {
+		return
+	}
+	var profile string
+	if v, ok := span.Attributes().Get(schema.AttrProfileName); ok {
+		if v.Type() == pcommon.ValueTypeStr {
+			profile = v.Str()
+		} else {
+			a.stats.values[valueWrongType]++
+		}
+	}
+	key, trace := spanKey(id), span.TraceID()
+	// The chain ended just before its profile span: it is the tail.
+	n := len(a.deferred)
+	for n > 0 {
+		o := &a.deferred[n-1]
+		if o.wait != waitProfile || o.parent != key || o.trace != trace {
+			break
+		}
+		n--
+	}
+	for i := n; i < len(a.deferred); i++ {
+		o := &a.deferred[i]
+		o.profile = profile
+		if o.family == familyScoring {
+			a.stats.profileMatched++
+			chainFound = true
+		}
+		a.recordObs(o, now)
+	}
+	clear(a.deferred[n:])
+	a.deferred = a.deferred[:n]
+	if register || a.profileWaits > 0 {
+		a.batchProfiles[key] = profileRef{trace: trace, profile: profile}
+	}
+	if a.join.used > 0 {
+		a.resolvePending(key, arrival{kind: arrivedProfile, trace: trace, profile: profile}, now)
+	}
+	return chainFound
+}
+
+func (a *aggregator) observeScorer(res *resourceEntry, span ptrace.Span, upstream bool, fallback float64, now int64) {
 	duration, ok := spanDuration(span)
 	if !ok {
 		a.stats.skipped[skipInvalidDuration]++
@@ -252,15 +440,9 @@ func (a *aggregator) observeScorer(res *resourceEntry, span ptrace.Span, now int
 	// Parse straight into a deferred slot, writing only the fields every
 	// path reads: copying or zeroing the whole observation costs more than
 	// parsing it.
-	n := len(a.deferred)
-	if n == cap(a.deferred) {
-		a.deferred = append(a.deferred, childObs{})
-	} else {
-		a.deferred = a.deferred[:n+1]
-	}
-	o := &a.deferred[n]
-	o.res, o.duration = res, duration
-	o.typ, o.name, o.hasMax, o.hasAvg = "", "", false, false
+	o := a.pushDeferred()
+	o.res, o.duration, o.family, o.wait = res, duration, familyScorer, waitScoring
+	o.typ, o.name, o.hasMax, o.hasAvg, o.profile = "", "", false, false, ""
 	model, skip := a.parseScorer(span, o)
 	if skip >= 0 {
 		a.stats.skipped[skip]++
@@ -268,17 +450,27 @@ func (a *aggregator) observeScorer(res *resourceEntry, span ptrace.Span, now int
 		return
 	}
 	a.stats.observed[familyScorer]++
+	o.model = model
 	o.isError = span.Status().Code() == ptrace.StatusCodeError
 	o.trace, o.span, o.end = span.TraceID(), span.SpanID(), span.EndTimestamp()
+	var invalid bool
+	o.weight, o.extrapolated, invalid = a.sampling.weight(span, fallback)
+	if invalid {
+		a.stats.invalidThreshold++
+	}
 
 	parent := span.ParentSpanID()
 	switch {
-	case model != "": // a model on the child wins and skips the wait
-		a.recordScorer(o, model, now)
+	case model != "" && !upstream:
+		// A model on the child wins and skips the wait (in upstream's
+		// scopes the child still waits, for its chain's profile).
+		a.recordObs(o, now)
 		a.dropLastDeferred()
 	case parent.IsEmpty():
-		a.stats.unmatched[unmatchedNoParent]++
-		a.recordScorer(o, "", now)
+		if model == "" {
+			a.stats.unmatched[unmatchedNoParent]++
+		}
+		a.recordObs(o, now)
 		a.dropLastDeferred()
 	default:
 		o.parent = spanKey(parent)
@@ -287,7 +479,7 @@ func (a *aggregator) observeScorer(res *resourceEntry, span ptrace.Span, now int
 
 // parseScorer reads a scorer span's attributes into o. It returns the
 // model on the child, if any, and the reason to skip the span or -1.
-func (a *aggregator) parseScorer(span ptrace.Span, o *childObs) (model string, skip int) {
+func (a *aggregator) parseScorer(span ptrace.Span, o *obs) (model string, skip int) {
 	for k, v := range span.Attributes().All() {
 		switch k {
 		case schema.AttrScorerType:
@@ -322,11 +514,6 @@ func (a *aggregator) parseScorer(span ptrace.Span, o *childObs) (model string, s
 	return model, -1
 }
 
-func (a *aggregator) dropLastDeferred() {
-	a.deferred[len(a.deferred)-1] = childObs{}
-	a.deferred = a.deferred[:len(a.deferred)-1]
-}
-
 // score reads a score attribute: a finite double.
 func (a *aggregator) score(v pcommon.Value) (float64, bool) {
 	if v.Type() != pcommon.ValueTypeDouble {
@@ -341,33 +528,86 @@ func (a *aggregator) score(v pcommon.Value) (float64, bool) {
 	return f, true
 }
 
-func (a *aggregator) recordScorer(o *childObs, model string, now int64) {
-	s := a.scorerSeriesFor(o.res, o.typ, o.name, model, now)
+// recordObs adds an observation to its series, with its adjusted count
+// rounded once so that all of its counts agree.
+func (a *aggregator) recordObs(o *obs, now int64) {
+	if o.wait == waitProfile {
+		a.profileWaits--
+	}
+	n := a.sampling.round(o.weight)
+	method := a.sampling.method(o.extrapolated)
+	if o.family == familyScoring {
+		a.recordChain(o, n, method, now)
+		return
+	}
+	a.recordScorer(o, n, method, now)
+}
+
+func (a *aggregator) recordScorer(o *obs, n uint64, method uint8, now int64) {
+	s := a.scorerSeriesFor(o.res, o.typ, o.name, o.model, o.profile, method, now)
 	s.lastSeen, s.dirty = now, true
-	a.recordDuration(&s.duration, o.duration)
+	a.recordDuration(&s.duration, o.duration, n)
 	if o.isError {
-		s.errors++
+		s.errors += n
 	}
 	if o.hasMax {
-		s.scoreMax.record(scoreBounds, o.scoreMax)
+		s.scoreMax.record(scoreBounds, o.scoreMax, n)
 	}
 	if o.hasAvg {
-		s.scoreAvg.record(scoreBounds, o.scoreAvg)
+		s.scoreAvg.record(scoreBounds, o.scoreAvg, n)
 	}
 	if a.exemplarMax > 0 {
 		s.exemplars.add(a.exemplarMax, exemplar{trace: o.trace, span: o.span, value: o.duration, ts: uint64(o.end)})
 	}
 }
 
-// resolveDeferred joins the batch's scorer observations with parents of the
-// same batch (the common case: children end, and are exported, just before
+func (a *aggregator) recordChain(o *obs, n uint64, method uint8, now int64) {
+	s := a.chainSeriesFor(o.res, o.model, o.profile, method, now)
+	s.lastSeen, s.dirty = now, true
+	a.recordDuration(&s.duration, o.duration, n)
+	if o.candidates >= 0 {
+		s.candidates.record(candidateBounds, float64(o.candidates), n)
+	}
+	if a.exemplarMax > 0 {
+		s.exemplars.add(a.exemplarMax, exemplar{trace: o.trace, span: o.span, value: o.duration, ts: uint64(o.end)})
+	}
+}
+
+// resolveDeferred joins the batch's observations with parents of the same
+// batch (the common case: children end, and are exported, just before
 // their parent); the others wait in the join store.
 func (a *aggregator) resolveDeferred(now int64) {
 	for i := range a.deferred {
 		o := &a.deferred[i]
-		if p, ok := a.batchParents[o.parent]; ok && p.trace == o.trace {
+		if o.wait == waitScoring {
+			p, ok := a.batchParents[o.parent]
+			if !ok || p.trace != o.trace {
+				a.hold(o, now)
+				continue
+			}
 			a.stats.matched++
-			a.recordScorer(o, p.model, now)
+			if o.model == "" {
+				o.model = p.model
+			}
+			if p.profileKey == 0 {
+				a.recordObs(o, now)
+				continue
+			}
+			o.wait, o.parent, o.batchOnly = waitProfile, p.profileKey, p.batchOnly
+			a.profileWaits++
+		}
+		if p, ok := a.batchProfiles[o.parent]; ok && p.trace == o.trace {
+			o.profile = p.profile
+			if o.family == familyScoring {
+				a.stats.profileMatched++
+			}
+			a.recordObs(o, now)
+			continue
+		}
+		if o.batchOnly {
+			// Its parent is not a run_scheduler_profile of this batch:
+			// recorded as before profiles existed, without one.
+			a.recordObs(o, now)
 			continue
 		}
 		a.hold(o, now)
@@ -383,6 +623,11 @@ func (a *aggregator) resolveDeferred(now int64) {
 		a.batchParents = make(map[uint64]parentRef)
 	} else {
 		clear(a.batchParents)
+	}
+	if len(a.batchProfiles) > maxRetainedBatch/4 {
+		a.batchProfiles = make(map[uint64]profileRef)
+	} else if len(a.batchProfiles) > 0 {
+		clear(a.batchProfiles)
 	}
 }
 

@@ -66,7 +66,49 @@ func TestSteadyStateAllocations(t *testing.T) {
 	}
 }
 
+// upstreamBatch is n requests as upstream's scheduler emits them with
+// prefill/decode disaggregation: two chains per trace, each under its
+// run_scheduler_profile span, with a sampling threshold on every span.
+func upstreamBatch(n int) ptrace.Traces {
+	td, spans := newUpstreamSpans()
+	for i := range n {
+		u := upstreamTrace{trace: pcommon.TraceID{0xE, byte(i), byte(i >> 8)}}
+		for j, c := range []upstreamChain{decodeChain, prefillChain} {
+			c.n = byte(2*i + j)
+			u.addScorers(spans, c)
+			u.addScoring(spans, c)
+			u.addProfile(spans, c)
+		}
+	}
+	for i := 0; i < spans.Len(); i++ {
+		spans.At(i).TraceState().FromRaw("ot=th:e666666666666")
+	}
+	return td
+}
+
+// TestUpstreamSteadyStateAllocations: the profile join (deferred chains,
+// the per-batch profile map) and extrapolated counts allocate nothing once
+// the series exist.
+func TestUpstreamSteadyStateAllocations(t *testing.T) {
+	h := newHarness(t, nil)
+	td := upstreamBatch(100)
+	ctx := context.Background()
+	_ = h.c.ConsumeTraces(ctx, td)
+	assert.Zero(t, testing.AllocsPerRun(50, func() { _ = h.c.ConsumeTraces(ctx, td) }))
+	assert.Zero(t, h.c.agg.join.used, "every chain found its profile in its batch")
+}
+
 func BenchmarkConsume(b *testing.B) {
+	b.Run("upstream_profiles", func(b *testing.B) {
+		h := newHarness(b, nil)
+		td := upstreamBatch(100)
+		ctx := context.Background()
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = h.c.ConsumeTraces(ctx, td)
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(td.SpanCount()), "ns/span")
+	})
 	for _, scoring := range []bool{true, false} {
 		b.Run(map[bool]string{true: "scoring", false: "other"}[scoring], func(b *testing.B) {
 			h := newHarness(b, nil)

@@ -8,6 +8,7 @@ import (
 
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/pdata/pmetric"
+	semconv "go.opentelemetry.io/otel/semconv/v1.37.0"
 )
 
 // Aggregation temporalities, spelled like the spanmetrics connector's; the
@@ -46,6 +47,9 @@ const (
 	defaultExemplarsPerPoint = 5
 	defaultJoinTimeout       = 10 * time.Second
 	defaultJoinMaxPending    = 10000
+	// An hour without a span: the EPP deployment (resource) or the model
+	// (series) is gone. Long enough that a quiet night keeps its counters.
+	defaultExpiration = time.Hour
 
 	// Upper bounds that keep a typo from turning into gigabytes.
 	maxExplicitBuckets = 256
@@ -79,9 +83,28 @@ type Config struct {
 	// SeriesExpiration drops one series once it had no observation for this
 	// long; 0 keeps it (bounded by the cardinality limit).
 	SeriesExpiration time.Duration `mapstructure:"series_expiration"`
-	// ParentJoin bounds how long and how many scorer observations wait for
-	// their parent's model.
+	// ParentJoin bounds how long and how many observations wait for their
+	// parent's model (scorers) or profile (chains and their scorers).
 	ParentJoin ParentJoinConfig `mapstructure:"parent_join"`
+	// EnableMetricsSamplingMethod adds the sampling.method data point
+	// attribute ("extrapolated" or "counted"), contrib's name; on by
+	// default here (off in spanmetrics).
+	EnableMetricsSamplingMethod bool `mapstructure:"enable_metrics_sampling_method"`
+	// Sampling gives the sampling ratio of senders that write no sampling
+	// threshold into the tracestate, so their counts can be extrapolated.
+	Sampling SamplingConfig `mapstructure:"sampling"`
+}
+
+// SamplingConfig is the sampling ratio assumed for spans whose tracestate
+// carries no OpenTelemetry sampling threshold (ot=th), such as those of the
+// OTel SDKs' traceidratio samplers. A threshold on the span always wins.
+type SamplingConfig struct {
+	// DefaultRatio applies to services not listed in RatioByService
+	// (default 1: every span counts once).
+	DefaultRatio float64 `mapstructure:"default_ratio"`
+	// RatioByService maps a resource's service.name to the ratio its
+	// sampler keeps, e.g. {epp: 0.1} for upstream EPP's default.
+	RatioByService map[string]float64 `mapstructure:"ratio_by_service"`
 }
 
 // HistogramConfig selects the duration histogram kind: set at most one.
@@ -132,7 +155,22 @@ func createDefaultConfig() *Config {
 		AggregationCardinalityLimit: defaultCardinalityLimit,
 		Exemplars:                   ExemplarsConfig{MaxPerDataPoint: defaultExemplarsPerPoint},
 		ParentJoin:                  ParentJoinConfig{Timeout: defaultJoinTimeout, MaxPending: defaultJoinMaxPending},
+		// Pods come and go (a new service.instance.id and k8s.pod.name each
+		// time): keying by them would spend a resource, and series, per
+		// pod lifetime. These survive restarts.
+		ResourceMetricsKeyAttributes: DefaultResourceKeyAttributes(),
+		MetricsExpiration:            defaultExpiration,
+		SeriesExpiration:             defaultExpiration,
+		EnableMetricsSamplingMethod:  true,
+		Sampling:                     SamplingConfig{DefaultRatio: 1},
 	}
+}
+
+// DefaultResourceKeyAttributes returns the default
+// resource_metrics_key_attributes: what names an EPP deployment, not one
+// of its pods.
+func DefaultResourceKeyAttributes() []string {
+	return []string{string(semconv.ServiceNamespaceKey), string(semconv.ServiceNameKey), string(semconv.K8SNamespaceNameKey)}
 }
 
 var _ confmap.Validator = (*Config)(nil)
@@ -196,8 +234,18 @@ func (c *Config) Validate() error {
 	if c.ParentJoin.MaxPending <= 0 || c.ParentJoin.MaxPending > math.MaxInt32/2 {
 		fail("parent_join.max_pending", "must be in [1, %d], got %d", math.MaxInt32/2, c.ParentJoin.MaxPending)
 	}
+	if r := c.Sampling.DefaultRatio; !validRatio(r) {
+		fail("sampling.default_ratio", "must be in (0, 1], got %v", r)
+	}
+	for svc, r := range c.Sampling.RatioByService {
+		if !validRatio(r) {
+			fail("sampling.ratio_by_service", "%q: must be in (0, 1], got %v", svc, r)
+		}
+	}
 	return errors.Join(errs...)
 }
+
+func validRatio(r float64) bool { return r > 0 && r <= 1 }
 
 func parseTemporality(s string) (pmetric.AggregationTemporality, bool) {
 	switch s {

@@ -31,6 +31,10 @@ func TestLoadConfig(t *testing.T) {
 	full.MetricsExpiration = 10 * time.Minute
 	full.SeriesExpiration = 5 * time.Minute
 	full.ParentJoin = ParentJoinConfig{Timeout: 3 * time.Second, MaxPending: 2000}
+	full.EnableMetricsSamplingMethod = false
+	full.Sampling = SamplingConfig{DefaultRatio: 0.5, RatioByService: map[string]float64{"epp": 0.1}}
+	allAttrs := createDefaultConfig()
+	allAttrs.ResourceMetricsKeyAttributes = []string{}
 	expo := createDefaultConfig()
 	expo.AggregationTemporality = "cumulative"
 	expo.Histogram.Exponential = &ExponentialHistogramConfig{MaxSize: 80}
@@ -43,6 +47,9 @@ func TestLoadConfig(t *testing.T) {
 		{id: component.NewID(metadata.Type), want: createDefaultConfig()},
 		{id: component.NewIDWithName(metadata.Type, "full"), want: full},
 		{id: component.NewIDWithName(metadata.Type, "exponential"), want: expo},
+		{id: component.NewIDWithName(metadata.Type, "all_resource_attributes"), want: allAttrs},
+		{id: component.NewIDWithName(metadata.Type, "bad_default_ratio"), wantErr: "sampling.default_ratio:"},
+		{id: component.NewIDWithName(metadata.Type, "bad_service_ratio"), wantErr: "sampling.ratio_by_service:"},
 		{id: component.NewIDWithName(metadata.Type, "bad_flush_interval"), wantErr: "metrics_flush_interval:"},
 		{id: component.NewIDWithName(metadata.Type, "bad_temporality"), wantErr: "aggregation_temporality:"},
 		{id: component.NewIDWithName(metadata.Type, "bad_cardinality"), wantErr: "aggregation_cardinality_limit:"},
@@ -108,9 +115,9 @@ func TestREADMEConfigExample(t *testing.T) {
 	cfg := NewFactory().CreateDefaultConfig().(*Config)
 	require.NoError(t, sub.Unmarshal(cfg))
 	require.NoError(t, confmap.Validate(cfg))
-	// The example spells out the defaults, apart from the key attributes.
-	cfg.ResourceMetricsKeyAttributes = nil
+	// The example spells out the defaults.
 	want := createDefaultConfig()
 	want.Histogram.Explicit = &ExplicitHistogramConfig{Buckets: defaultBuckets}
+	want.Sampling.RatioByService = map[string]float64{}
 	assert.Equal(t, want, cfg)
 }

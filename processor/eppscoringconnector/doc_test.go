@@ -85,10 +85,11 @@ func TestDocumentationListsOwnTelemetry(t *testing.T) {
 		}
 	}
 	for name, values := range map[string][]string{
-		"otelcol_connector_eppscoring_spans_observed": familyNames[:],
-		"otelcol_connector_eppscoring_spans_skipped":  skipReasonNames[:],
-		"otelcol_connector_eppscoring_values_skipped": valueReasonNames[:],
-		"otelcol_connector_eppscoring_join_unmatched": unmatchedReasonNames[:],
+		"otelcol_connector_eppscoring_spans_observed":         familyNames[:],
+		"otelcol_connector_eppscoring_spans_skipped":          skipReasonNames[:],
+		"otelcol_connector_eppscoring_values_skipped":         valueReasonNames[:],
+		"otelcol_connector_eppscoring_join_unmatched":         unmatchedReasonNames[:],
+		"otelcol_connector_eppscoring_profile_join_unmatched": unmatchedReasonNames[:],
 	} {
 		assert.Contains(t, rows[name][2], strings.Join(values, ", "), "%s attribute values", name)
 	}

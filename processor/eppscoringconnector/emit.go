@@ -72,8 +72,11 @@ func (a *aggregator) emitResource(md pmetric.Metrics, r *resourceEntry, now int6
 		if set == nil {
 			rm := md.ResourceMetrics().AppendEmpty()
 			r.attrs.CopyTo(rm.Resource().Attributes())
+			// The writer's identity: replicas never emit the same series.
+			rm.Resource().Attributes().PutStr(schema.AttrCollectorInstanceID, a.instanceID)
 			set = &metricSet{sm: rm.ScopeMetrics().AppendEmpty()}
 			set.sm.Scope().SetName(metadata.ScopeName)
+			set.sm.Scope().SetVersion(a.version)
 			// Fix the metric order so output is stable whatever comes first.
 			for m := range set.metrics {
 				set.metrics[m] = set.sm.Metrics().AppendEmpty()
@@ -149,8 +152,22 @@ func (k *scorerKey) putAttributes(dst pcommon.Map) {
 	}
 	dst.PutStr(schema.AttrScorerType, k.typ)
 	dst.PutStr(schema.AttrScorerName, k.name)
-	if k.model != "" {
-		dst.PutStr(schema.AttrRequestModel, k.model)
+	putCommon(dst, k.model, k.profile, k.method)
+}
+
+// putCommon writes the attributes both families share.
+func putCommon(dst pcommon.Map, model, profile string, method uint8) {
+	if model != "" {
+		dst.PutStr(schema.AttrRequestModel, model)
+	}
+	if profile != "" {
+		dst.PutStr(schema.AttrProfileName, profile)
+	}
+	switch method {
+	case methodCounted:
+		dst.PutStr(schema.AttrSamplingMethod, schema.SamplingMethodCounted)
+	case methodExtrapolated:
+		dst.PutStr(schema.AttrSamplingMethod, schema.SamplingMethodExtrapolated)
 	}
 }
 
@@ -160,9 +177,7 @@ func (k *chainKey) putAttributes(dst pcommon.Map) {
 		dst.PutBool(schema.AttrMetricOverflow, true)
 		return
 	}
-	if k.model != "" {
-		dst.PutStr(schema.AttrRequestModel, k.model)
-	}
+	putCommon(dst, k.model, k.profile, k.method)
 }
 
 func (a *aggregator) describe(m pmetric.Metric, i int) {

@@ -29,5 +29,5 @@ func createTracesToMetrics(_ context.Context, set connector.Settings, cfg compon
 	if !ok {
 		return nil, fmt.Errorf("eppscoring connector: unexpected config type %T", cfg)
 	}
-	return newConnector(set.TelemetrySettings, c, next)
+	return newConnector(set, c, next)
 }

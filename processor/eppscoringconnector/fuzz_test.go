@@ -12,10 +12,11 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/connector/connectortest"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/scorelens/scorelens/processor/eppscoringconnector/internal/metadata"
 	"github.com/scorelens/scorelens/scheduler/schema"
 )
 
@@ -24,7 +25,7 @@ import (
 // testdata/fuzz/FuzzConsumeTraces; these add the fixtures' batches.
 func FuzzConsumeTraces(f *testing.F) {
 	var m ptrace.ProtoMarshaler
-	for _, td := range []ptrace.Traces{batch(reqLlama, reqQwen), badBatch(), mixedBatch(50, true)} {
+	for _, td := range []ptrace.Traces{batch(reqLlama, reqQwen), badBatch(), mixedBatch(50, true), upstreamBatch(2), upstreamChainsOnly()} {
 		b, err := m.MarshalTraces(td)
 		if err != nil {
 			f.Fatal(err)
@@ -48,7 +49,7 @@ func FuzzConsumeTraces(f *testing.F) {
 			if expo {
 				cfg.Histogram.Exponential = &ExponentialHistogramConfig{MaxSize: 4}
 			}
-			c, err := newConnector(componenttest.NewNopTelemetrySettings(), cfg, consumertest.NewNop())
+			c, err := newConnector(connectortest.NewNopSettings(metadata.Type), cfg, consumertest.NewNop())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -61,6 +62,9 @@ func FuzzConsumeTraces(f *testing.F) {
 			later := baseTime.Add(time.Hour).UnixNano()
 			c.agg.expirePending(later)
 			assertNoNaN(t, c.agg.emit(later))
+			if c.agg.join.used != 0 || c.agg.profileWaits != 0 {
+				t.Fatalf("after the timeout %d observations are held, %d wait for a profile", c.agg.join.used, c.agg.profileWaits)
+			}
 		}
 	})
 }
@@ -74,9 +78,10 @@ func TestFuzzSeedCorpus(t *testing.T) {
 	if *update {
 		var m ptrace.ProtoMarshaler
 		seeds := map[string]ptrace.Traces{
-			"valid_requests": batch(reqLlama, reqQwen),
-			"bad_input":      badBatch(),
-			"children_only":  func() ptrace.Traces { td, s := newTraces(); addChildren(s, reqLlama2); return td }(),
+			"valid_requests":                   batch(reqLlama, reqQwen),
+			"bad_input":                        badBatch(),
+			"children_only":                    func() ptrace.Traces { td, s := newTraces(); addChildren(s, reqLlama2); return td }(),
+			"upstream_chains_without_profiles": upstreamChainsOnly(),
 		}
 		for name, td := range seeds {
 			b, err := m.MarshalTraces(td)
@@ -107,6 +112,22 @@ func TestFuzzSeedCorpus(t *testing.T) {
 		require.NoError(t, err, e.Name())
 		assert.Positive(t, schemaSpans(td), "%s holds no schema span", e.Name())
 	}
+}
+
+// upstreamChainsOnly is upstream's disaggregated request without its
+// run_scheduler_profile spans, with sampling thresholds, one malformed: the
+// chains wait for a profile that never comes.
+func upstreamChainsOnly() ptrace.Traces {
+	td, spans := newUpstreamSpans()
+	u := disaggTrace
+	for _, c := range u.chains {
+		u.addScorers(spans, c)
+		u.addScoring(spans, c)
+	}
+	for i := 0; i < spans.Len(); i++ {
+		spans.At(i).TraceState().FromRaw([]string{"ot=th:8", "ot=th:zz"}[i%2])
+	}
+	return td
 }
 
 func schemaSpans(td ptrace.Traces) int {

@@ -16,9 +16,16 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	semconv "go.opentelemetry.io/otel/semconv/v1.37.0"
 
 	"github.com/scorelens/scorelens/processor/eppscoringconnector/internal/metadata"
 	"github.com/scorelens/scorelens/scheduler/schema"
+)
+
+// The collector identity and version the harness hands the connector.
+const (
+	testCollectorID = "3f1c2b7e-0d4a-4e1b-9a55-6c0f8e2d1a90"
+	testVersion     = "0.1.0-test"
 )
 
 // baseTime anchors every span of the tests, so exemplars are stable.
@@ -147,6 +154,10 @@ func newHarness(t testing.TB, mutate func(*Config)) *harness {
 	t.Cleanup(func() { require.NoError(t, tel.Shutdown(context.Background())) })
 	set := connectortest.NewNopSettings(metadata.Type)
 	set.TelemetrySettings = tel.NewTelemetrySettings()
+	// What the collector service hands a component: its own resource and
+	// the distribution's version.
+	set.Resource.Attributes().PutStr(string(semconv.ServiceInstanceIDKey), testCollectorID)
+	set.BuildInfo.Version = testVersion
 	sink := new(consumertest.MetricsSink)
 	tc, err := NewFactory().CreateTracesToMetrics(context.Background(), set, cfg, sink)
 	require.NoError(t, err)

@@ -24,7 +24,8 @@ func newExplicitHist(nBounds int) explicitHist {
 	return explicitHist{counts: make([]uint64, nBounds+1)}
 }
 
-func (h *explicitHist) record(bounds []float64, v float64) {
+// record adds n observations of v (n > 1 for extrapolated counts).
+func (h *explicitHist) record(bounds []float64, v float64, n uint64) {
 	// Upper-inclusive buckets (OTLP): the first bound >= v. A hand-written
 	// binary search keeps the closure of sort.Search off the hot path.
 	lo, hi := 0, len(bounds)
@@ -36,15 +37,15 @@ func (h *explicitHist) record(bounds []float64, v float64) {
 			hi = m
 		}
 	}
-	h.counts[lo]++
+	h.counts[lo] += n
 	if h.count == 0 || v < h.min {
 		h.min = v
 	}
 	if h.count == 0 || v > h.max {
 		h.max = v
 	}
-	h.count++
-	h.sum += v
+	h.count += n
+	h.sum += v * float64(n)
 }
 
 func (h *explicitHist) reset() {
@@ -78,37 +79,38 @@ func (h *expoHist) reset() {
 	h.zero, h.count, h.sum, h.min, h.max = 0, 0, 0, 0, 0
 }
 
-func (h *expoHist) record(v float64) {
+// record adds n observations of v.
+func (h *expoHist) record(v float64, n uint64) {
 	if h.count == 0 || v < h.min {
 		h.min = v
 	}
 	if h.count == 0 || v > h.max {
 		h.max = v
 	}
-	h.count++
-	h.sum += v
+	h.count += n
+	h.sum += v * float64(n)
 	if v <= 0 {
-		h.zero++
+		h.zero += n
 		return
 	}
 	maxSize := int64(cap(h.counts))
 	for {
 		idx := mapToIndex(v, h.scale)
-		n := int32(len(h.counts))
-		if n == 0 {
+		used := int32(len(h.counts))
+		if used == 0 {
 			h.offset = idx
-			h.counts = append(h.counts, 1)
+			h.counts = append(h.counts, n)
 			return
 		}
-		lo, hi := h.offset, h.offset+n-1
+		lo, hi := h.offset, h.offset+used-1
 		if idx >= lo && idx <= hi {
-			h.counts[idx-lo]++
+			h.counts[idx-lo] += n
 			return
 		}
 		nlo, nhi := min(lo, idx), max(hi, idx)
 		if int64(nhi)-int64(nlo)+1 <= maxSize {
 			h.extend(nlo, nhi)
-			h.counts[idx-h.offset]++
+			h.counts[idx-h.offset] += n
 			return
 		}
 		var by int32

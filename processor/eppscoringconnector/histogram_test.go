@@ -52,7 +52,7 @@ func TestExpoHistMatchesBruteForce(t *testing.T) {
 				} else {
 					vals[i] = math.Pow(10, -9+rng.Float64()*11)
 				}
-				h.record(vals[i])
+				h.record(vals[i], 1)
 			}
 			require.LessOrEqual(t, len(h.counts), maxSize)
 			want := make(map[int32]uint64)
@@ -77,7 +77,7 @@ func TestExplicitHistUpperInclusive(t *testing.T) {
 	bounds := []float64{1, 2, 3}
 	h := newExplicitHist(len(bounds))
 	for _, v := range []float64{-1, 0, 1, 1.5, 2, 3, 3.5} {
-		h.record(bounds, v)
+		h.record(bounds, v, 1)
 	}
 	assert.Equal(t, []uint64{3, 2, 1, 1}, h.counts)
 	assert.Equal(t, -1.0, h.min)

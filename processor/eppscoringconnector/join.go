@@ -2,8 +2,10 @@ package eppscoringconnector
 
 import "go.opentelemetry.io/collector/pdata/pcommon"
 
-// joinStore holds scorer observations whose parent scoring span (which
-// carries the model) has not arrived yet, keyed by parent span id. It is
+// joinStore holds observations whose parent has not arrived yet, keyed by
+// the parent's span id: scorers waiting for their scoring span (which
+// carries the model), chains and their scorers waiting for their
+// run_scheduler_profile span (which names the profile). It is
 // bounded in count (a slab of max_pending observations) and in time (a FIFO
 // of deadlines); nothing in it allocates once the slab has grown.
 type joinStore struct {
@@ -23,7 +25,7 @@ type joinStore struct {
 }
 
 type pendingObs struct {
-	obs  childObs
+	obs  obs
 	next int32
 }
 
@@ -91,16 +93,33 @@ func (j *joinStore) live(e ringEntry) (pendingHead, bool) {
 	return h, ok && h.seq == e.seq
 }
 
-// hold parks a scorer observation until its parent arrives, times out or
-// is evicted.
-func (a *aggregator) hold(o *childObs, now int64) {
+// Kinds of arrival that end a wait.
+const (
+	arrivedNone    = iota // the parent did not come: timeout, eviction, shutdown
+	arrivedScoring        // the scoring span (model)
+	arrivedProfile        // the run_scheduler_profile span (profile name)
+)
+
+// arrival is what ends the wait of a parent's observations.
+type arrival struct {
+	kind       uint8
+	reason     int // unmatched* when kind is arrivedNone
+	trace      pcommon.TraceID
+	model      string
+	profileKey uint64 // scoring: the chain's own wait for its profile, 0 if none
+	batchOnly  bool   // scoring: the chain looks for its profile in this batch only
+	profile    string
+}
+
+// hold parks an observation until its parent arrives, times out or is
+// evicted.
+func (a *aggregator) hold(o *obs, now int64) {
 	j := &a.join
 	h, exists := j.heads[o.parent]
 	if exists && h.trace != o.trace {
 		// Two traces wait on the same parent span id (a 2^-64 event or a
 		// broken client): keep the first, emit this one as it is.
-		a.stats.unmatched[unmatchedEvicted]++
-		a.recordScorer(o, "", now)
+		a.settle(o, arrival{kind: arrivedNone, reason: unmatchedEvicted}, now)
 		return
 	}
 	for j.used >= j.max {
@@ -112,13 +131,14 @@ func (a *aggregator) hold(o *childObs, now int64) {
 		// those; evict only when the oldest still waits.
 		e := j.pop()
 		if h, ok := j.live(e); ok {
-			a.stats.unmatched[unmatchedEvicted] += int64(a.release(e.key, h, "", now))
+			a.release(e.key, h, arrival{kind: arrivedNone, reason: unmatchedEvicted}, now)
 		}
 	}
 	i := j.alloc()
 	p := &j.slab[i]
 	p.obs, p.next = *o, -1
 	p.obs.typ, p.obs.name = a.intern(o.typ), a.intern(o.name)
+	p.obs.model, p.obs.profile = a.intern(o.model), a.intern(o.profile)
 	o.res.pending++
 	j.used++
 	if exists {
@@ -132,64 +152,97 @@ func (a *aggregator) hold(o *childObs, now int64) {
 	j.push(ringEntry{key: o.parent, seq: j.seq, deadline: now + j.timeout})
 }
 
-// resolvePending gives a parent's model to the children that waited for it.
-func (a *aggregator) resolvePending(key uint64, ref parentRef, now int64) {
+// resolvePending ends the wait of the observations held for the span that
+// arrived.
+func (a *aggregator) resolvePending(key uint64, arr arrival, now int64) {
 	h, ok := a.join.heads[key]
-	if !ok || h.trace != ref.trace {
+	if !ok || h.trace != arr.trace {
 		return
 	}
-	a.stats.matched += int64(a.release(key, h, ref.model, now))
+	a.release(key, h, arr, now)
 }
 
-// release records a parent's waiting observations with the given model and
-// frees them; it returns how many there were.
-func (a *aggregator) release(key uint64, h pendingHead, model string, now int64) int {
+// release ends the wait of a parent's held observations and frees them.
+func (a *aggregator) release(key uint64, h pendingHead, arr arrival, now int64) {
 	j := &a.join
 	delete(j.heads, key)
-	n := 0
 	for i := h.head; i >= 0; {
 		p := &j.slab[i]
 		next := p.next
-		a.recordScorer(&p.obs, model, now)
-		p.obs.res.pending--
+		o := p.obs // a copy: settling may hold it again and grow the slab
+		o.res.pending--
 		j.release(i)
 		j.used--
-		n++
+		a.settle(&o, arr, now)
 		i = next
 	}
-	return n
 }
 
-// evictOldest emits the longest-waiting parent's children without a model.
+// settle applies an arrival to one observation: records it, or, when a
+// scorer's scoring span arrived but the chain waits for its profile, holds
+// it again under the profile span. It counts the join's outcome.
+func (a *aggregator) settle(o *obs, arr arrival, now int64) {
+	switch {
+	case arr.kind == arrivedScoring && o.wait == waitScoring:
+		a.stats.matched++
+		if o.model == "" {
+			o.model = arr.model
+		}
+		if arr.profileKey != 0 {
+			o.wait, o.parent, o.batchOnly = waitProfile, arr.profileKey, arr.batchOnly
+			a.profileWaits++
+			if o.batchOnly {
+				// Settles at the end of this batch, like its chain.
+				*a.pushDeferred() = *o
+				return
+			}
+			a.hold(o, now)
+			return
+		}
+	case arr.kind == arrivedProfile && o.wait == waitProfile:
+		o.profile = arr.profile
+		if o.family == familyScoring {
+			a.stats.profileMatched++
+		}
+	case arr.kind == arrivedNone && o.wait == waitScoring:
+		a.stats.unmatched[arr.reason]++
+	case arr.kind == arrivedNone && o.family == familyScoring:
+		a.stats.profileUnmatched[arr.reason]++
+	}
+	a.recordObs(o, now)
+}
+
+// evictOldest emits the longest-waiting parent's observations without
+// what they waited for.
 func (a *aggregator) evictOldest(now int64) {
 	j := &a.join
 	for j.rlen > 0 {
 		e := j.pop()
 		if h, ok := j.live(e); ok {
-			a.stats.unmatched[unmatchedEvicted] += int64(a.release(e.key, h, "", now))
+			a.release(e.key, h, arrival{kind: arrivedNone, reason: unmatchedEvicted}, now)
 			return
 		}
 	}
 }
 
-// expirePending emits the children whose parent did not come in time.
+// expirePending emits the observations whose parent did not come in time.
 func (a *aggregator) expirePending(now int64) {
 	j := &a.join
 	for j.rlen > 0 && j.ring[j.rhead].deadline <= now {
 		e := j.pop()
 		if h, ok := j.live(e); ok {
-			a.stats.unmatched[unmatchedTimeout] += int64(a.release(e.key, h, "", now))
+			a.release(e.key, h, arrival{kind: arrivedNone, reason: unmatchedTimeout}, now)
 		}
 	}
 }
 
-// drainPending emits every waiting child without a model (on shutdown).
+// drainPending emits every waiting observation as it is (on shutdown).
 func (a *aggregator) drainPending(now int64) {
 	j := &a.join
 	for j.rlen > 0 {
 		e := j.pop()
 		if h, ok := j.live(e); ok {
-			a.stats.unmatched[unmatchedShutdown] += int64(a.release(e.key, h, "", now))
+			a.release(e.key, h, arrival{kind: arrivedNone, reason: unmatchedShutdown}, now)
 		}
 	}
 }

@@ -24,6 +24,8 @@ type scorerKey struct {
 	res         *resourceEntry
 	typ, name   string
 	model       string
+	profile     string
+	method      uint8 // sampling.method, methodNone when disabled
 	overflowing bool
 }
 
@@ -31,6 +33,8 @@ type scorerKey struct {
 type chainKey struct {
 	res         *resourceEntry
 	model       string
+	profile     string
+	method      uint8
 	overflowing bool
 }
 
@@ -75,11 +79,12 @@ func (a *aggregator) newDuration() durationHist {
 	return durationHist{explicit: newExplicitHist(len(a.bounds))}
 }
 
-func (a *aggregator) recordDuration(h *durationHist, v float64) {
+// recordDuration adds n observations of v (n is the adjusted count).
+func (a *aggregator) recordDuration(h *durationHist, v float64, n uint64) {
 	if a.expoMax > 0 {
-		h.expo.record(v)
+		h.expo.record(v, n)
 	} else {
-		h.explicit.record(a.bounds, v)
+		h.explicit.record(a.bounds, v, n)
 	}
 }
 
@@ -208,8 +213,9 @@ type chainCacheSlot struct{ s *chainSeries }
 
 // quickHash mixes what tells scorer names apart cheaply: lengths and a few
 // bytes of each string. Equal strings always land on the same slot.
-func quickHash(res uint64, typ, name, model string) uint64 {
-	return mix(res ^ sample(typ) ^ sample(name)*0x9e3779b97f4a7c15 ^ sample(model)*0xc2b2ae3d27d4eb4f)
+func quickHash(res uint64, method uint8, typ, name, model, profile string) uint64 {
+	return mix(res ^ uint64(method)<<61 ^ sample(typ) ^ sample(name)*0x9e3779b97f4a7c15 ^
+		sample(model)*0xc2b2ae3d27d4eb4f ^ sample(profile)*0x165667b19e3779f9)
 }
 
 func sample(s string) uint64 {
@@ -220,21 +226,26 @@ func sample(s string) uint64 {
 	return uint64(n) | uint64(s[0])<<8 | uint64(s[n-1])<<16 | uint64(s[n/2])<<24 | uint64(s[n/3])<<32 | uint64(s[2*n/3])<<40
 }
 
-// scorerSeriesFor returns the series of (res, type, name, model) or, when
-// the cardinality limit is reached, the overflow series.
-func (a *aggregator) scorerSeriesFor(res *resourceEntry, typ, name, model string, now int64) *scorerSeries {
+// scorerSeriesFor returns the series of (res, type, name, model, profile,
+// sampling method) or, when the cardinality limit is reached, the overflow
+// series.
+func (a *aggregator) scorerSeriesFor(res *resourceEntry, typ, name, model, profile string, method uint8, now int64) *scorerSeries {
 	if res != a.overflowRes {
-		slot := &a.scorerCache[quickHash(res.hash, typ, name, model)&(seriesCacheSize-1)]
-		if s := slot.s; s != nil && s.key.res == res && s.key.typ == typ && s.key.name == name && s.key.model == model {
+		slot := &a.scorerCache[quickHash(res.hash, method, typ, name, model, profile)&(seriesCacheSize-1)]
+		if s := slot.s; s != nil && s.key.res == res && s.key.typ == typ && s.key.name == name &&
+			s.key.model == model && s.key.profile == profile && s.key.method == method {
 			return s
 		}
-		if s, ok := a.scorers[scorerKey{res: res, typ: typ, name: name, model: model}]; ok {
+		if s, ok := a.scorers[scorerKey{res: res, typ: typ, name: name, model: model, profile: profile, method: method}]; ok {
 			slot.s = s
 			return s
 		}
 		if a.nScorers < a.limit {
 			a.nScorers++
-			key := scorerKey{res: res, typ: a.intern(typ), name: a.intern(name), model: a.intern(model)}
+			key := scorerKey{
+				res: res, typ: a.intern(typ), name: a.intern(name), model: a.intern(model),
+				profile: a.intern(profile), method: method,
+			}
 			return a.addScorer(key, now)
 		}
 	}
@@ -260,19 +271,19 @@ func (a *aggregator) addScorer(key scorerKey, now int64) *scorerSeries {
 }
 
 // chainSeriesFor is scorerSeriesFor for the scoring family.
-func (a *aggregator) chainSeriesFor(res *resourceEntry, model string, now int64) *chainSeries {
+func (a *aggregator) chainSeriesFor(res *resourceEntry, model, profile string, method uint8, now int64) *chainSeries {
 	if res != a.overflowRes {
-		slot := &a.chainCache[quickHash(res.hash, "", "", model)&(seriesCacheSize-1)]
-		if s := slot.s; s != nil && s.key.res == res && s.key.model == model {
+		slot := &a.chainCache[quickHash(res.hash, method, "", "", model, profile)&(seriesCacheSize-1)]
+		if s := slot.s; s != nil && s.key.res == res && s.key.model == model && s.key.profile == profile && s.key.method == method {
 			return s
 		}
-		if s, ok := a.chains[chainKey{res: res, model: model}]; ok {
+		if s, ok := a.chains[chainKey{res: res, model: model, profile: profile, method: method}]; ok {
 			slot.s = s
 			return s
 		}
 		if a.nChains < a.limit {
 			a.nChains++
-			return a.addChain(chainKey{res: res, model: a.intern(model)}, now)
+			return a.addChain(chainKey{res: res, model: a.intern(model), profile: a.intern(profile), method: method}, now)
 		}
 	}
 	a.stats.overflow[familyScoring]++

@@ -63,6 +63,7 @@ func TestResourceKeyAttributes(t *testing.T) {
 	}{
 		{name: "all_attributes", wantResources: 2},
 		{name: "service_name_only", keys: []string{"service.name"}, wantResources: 1},
+		{name: "defaults", keys: DefaultResourceKeyAttributes(), wantResources: 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -73,7 +74,8 @@ func TestResourceKeyAttributes(t *testing.T) {
 			assert.Equal(t, tt.wantResources, md.ResourceMetrics().Len())
 			if tt.keys != nil {
 				attrs := md.ResourceMetrics().At(0).Resource().Attributes()
-				assert.Equal(t, map[string]any{"service.name": "epp"}, attrs.AsRaw(), "only key attributes are copied")
+				assert.Equal(t, map[string]any{"service.name": "epp", schema.AttrCollectorInstanceID: testCollectorID},
+					attrs.AsRaw(), "only key attributes are copied, and the collector's identity added")
 			}
 		})
 	}
@@ -142,7 +144,7 @@ func TestSeriesCacheSlotCollision(t *testing.T) {
 	td, _ := newTraces()
 	res := h.c.agg.resourceHash(td.ResourceSpans().At(0).Resource().Attributes())
 	slot := func(name string) uint64 {
-		return quickHash(res, typ, name, "llama-3-8b") & (seriesCacheSize - 1)
+		return quickHash(res, methodCounted, typ, name, "llama-3-8b", "") & (seriesCacheSize - 1)
 	}
 	require.Equal(t, slot(nameA), slot(nameB), "the names must share a slot for this test to mean anything")
 	r := request{id: 30, model: "llama-3-8b", took: time.Millisecond, candidates: 4}
@@ -160,7 +162,7 @@ func TestSeriesCacheSlotCollision(t *testing.T) {
 // TestResourceHashTellsSwappedKeyAndValueApart: resources keyed by all their
 // attributes must not merge when one's key is the other's value.
 func TestResourceHashTellsSwappedKeyAndValueApart(t *testing.T) {
-	h := newHarness(t, nil)
+	h := newHarness(t, func(c *Config) { c.ResourceMetricsKeyAttributes = nil })
 	for _, kv := range [][2]string{{"zone", "a"}, {"a", "zone"}} {
 		td := batch(reqQwen)
 		td.ResourceSpans().At(0).Resource().Attributes().PutStr(kv[0], kv[1])

@@ -84,6 +84,11 @@ func (t *telemetry) report(ctx context.Context, st *stats, pending int64, series
 		add(t.tb.ConnectorEppscoringJoinUnmatched, n, t.unmatched[i])
 	}
 	add(t.tb.ConnectorEppscoringJoinMatched, st.matched, nil)
+	for i, n := range st.profileUnmatched {
+		add(t.tb.ConnectorEppscoringProfileJoinUnmatched, n, t.unmatched[i])
+	}
+	add(t.tb.ConnectorEppscoringProfileJoinMatched, st.profileMatched, nil)
+	add(t.tb.ConnectorEppscoringSamplingInvalid, st.invalidThreshold, nil)
 	if pending != t.lastPending {
 		t.tb.ConnectorEppscoringJoinPending.Record(ctx, pending)
 		t.lastPending = pending

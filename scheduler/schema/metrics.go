@@ -55,3 +55,20 @@ func Metrics() []string {
 // trace-ID load balancer) never share an identity in a push backend.
 // contrib's spanmetrics connector uses the same key.
 const AttrCollectorInstanceID = "collector.instance.id"
+
+// AttrSamplingMethod is the data point attribute saying how a series'
+// counts were obtained (contrib's spanmetrics connector uses the same key
+// and values, behind its enable_metrics_sampling_method setting):
+// SamplingMethodExtrapolated when they were scaled up from sampled spans
+// (a sampling threshold in the span's tracestate, or a configured sampling
+// ratio below 1), SamplingMethodCounted when every span counted once.
+const AttrSamplingMethod = "sampling.method"
+
+// Values of AttrSamplingMethod.
+const (
+	// SamplingMethodExtrapolated marks counts scaled by the spans' adjusted
+	// count (the inverse of their sampling probability).
+	SamplingMethodExtrapolated = "extrapolated"
+	// SamplingMethodCounted marks counts where each span counted once.
+	SamplingMethodCounted = "counted"
+)

@@ -32,3 +32,18 @@ func TestOverflowKeyIsNotASpanAttribute(t *testing.T) {
 		}
 	}
 }
+
+func TestMetricAttributesAreNotSpanAttributes(t *testing.T) {
+	// Keys the connector adds to its series must not collide with the span
+	// schema's keys: a dashboard could not tell which one it reads.
+	for _, key := range []string{AttrSamplingMethod, AttrCollectorInstanceID} {
+		for _, kind := range []SpanKind{Scoring, Scorer} {
+			if KeyType(kind, key) != TypeNone {
+				t.Errorf("metric key %q is a schema attribute of kind %d", key, kind)
+			}
+		}
+	}
+	if SamplingMethodExtrapolated == SamplingMethodCounted {
+		t.Error("the two sampling methods must differ")
+	}
+}

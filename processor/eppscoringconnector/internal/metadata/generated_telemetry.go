@@ -24,6 +24,10 @@ type TelemetryBuilder struct {
 	ConnectorEppscoringJoinPending    metric.Int64Gauge
 	ConnectorEppscoringSeriesActive   metric.Int64Gauge
 	ConnectorEppscoringSeriesOverflow metric.Int64Counter
+	// The chain's wait for its run_scheduler_profile parent.
+	ConnectorEppscoringProfileJoinMatched   metric.Int64Counter
+	ConnectorEppscoringProfileJoinUnmatched metric.Int64Counter
+	ConnectorEppscoringSamplingInvalid      metric.Int64Counter
 }
 
 // NewTelemetryBuilder creates every instrument of the connector's own
@@ -52,7 +56,7 @@ func NewTelemetryBuilder(settings component.TelemetrySettings) (*TelemetryBuilde
 	errs = errors.Join(errs, err)
 	b.ConnectorEppscoringJoinMatched, err = meter.Int64Counter(
 		"otelcol_connector_eppscoring_join_matched",
-		metric.WithDescription("Scorer spans without a model that were joined with their parent scoring span."),
+		metric.WithDescription("Scorer spans that waited for their parent scoring span and found it."),
 		metric.WithUnit("{span}"),
 	)
 	errs = errors.Join(errs, err)
@@ -64,7 +68,7 @@ func NewTelemetryBuilder(settings component.TelemetrySettings) (*TelemetryBuilde
 	errs = errors.Join(errs, err)
 	b.ConnectorEppscoringJoinPending, err = meter.Int64Gauge(
 		"otelcol_connector_eppscoring_join_pending",
-		metric.WithDescription("Scorer observations held waiting for their parent span."),
+		metric.WithDescription("Observations held waiting for their parent span (scorers for their scoring span, chains for their profile)."),
 		metric.WithUnit("{span}"),
 	)
 	errs = errors.Join(errs, err)
@@ -77,6 +81,24 @@ func NewTelemetryBuilder(settings component.TelemetrySettings) (*TelemetryBuilde
 	b.ConnectorEppscoringSeriesOverflow, err = meter.Int64Counter(
 		"otelcol_connector_eppscoring_series_overflow",
 		metric.WithDescription("Observations folded into the otel.metric.overflow series because aggregation_cardinality_limit was reached, by family."),
+		metric.WithUnit("{span}"),
+	)
+	errs = errors.Join(errs, err)
+	b.ConnectorEppscoringProfileJoinMatched, err = meter.Int64Counter(
+		"otelcol_connector_eppscoring_profile_join_matched",
+		metric.WithDescription("Scoring spans in upstream's scopes that found their run_scheduler_profile parent (and took its profile name)."),
+		metric.WithUnit("{span}"),
+	)
+	errs = errors.Join(errs, err)
+	b.ConnectorEppscoringProfileJoinUnmatched, err = meter.Int64Counter(
+		"otelcol_connector_eppscoring_profile_join_unmatched",
+		metric.WithDescription("Scoring spans in upstream's scopes emitted without a profile because their run_scheduler_profile parent never came, by reason (timeout, evicted, no_parent, shutdown)."),
+		metric.WithUnit("{span}"),
+	)
+	errs = errors.Join(errs, err)
+	b.ConnectorEppscoringSamplingInvalid, err = meter.Int64Counter(
+		"otelcol_connector_eppscoring_sampling_threshold_invalid",
+		metric.WithDescription("Schema spans whose tracestate held a malformed sampling threshold (ot=th); they were counted with the configured sampling ratio."),
 		metric.WithUnit("{span}"),
 	)
 	errs = errors.Join(errs, err)
