@@ -54,7 +54,10 @@ type scorerSeries struct {
 	errors    uint64
 	scoreMax  explicitHist
 	scoreAvg  explicitHist
-	exemplars exemplarRing
+	// decided counts the invocations that carried the decision flag,
+	// decisive those where it was true.
+	decided, decisive uint64
+	exemplars         exemplarRing
 }
 
 type chainSeries struct {
@@ -64,7 +67,11 @@ type chainSeries struct {
 	dirty      bool
 	duration   durationHist
 	candidates explicitHist
-	exemplars  exemplarRing
+	// decided counts the chains that carried the decision signals, ties
+	// those whose best total was shared; margin is their margins.
+	decided, ties uint64
+	margin        explicitHist
+	exemplars     exemplarRing
 }
 
 func (h *durationHist) reset() {
@@ -300,6 +307,7 @@ func (a *aggregator) addChain(key chainKey, now int64) *chainSeries {
 		start:      uint64(now),
 		duration:   a.newDuration(),
 		candidates: newExplicitHist(len(candidateBounds)),
+		margin:     newExplicitHist(len(marginBounds)),
 	}
 	a.chains[key] = s
 	key.res.chains = append(key.res.chains, s)
