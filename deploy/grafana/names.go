@@ -43,8 +43,11 @@ var connectorMetrics = []connectorMetric{
 	{schema.MetricScorerErrors, counter, ""},
 	{schema.MetricScorerScoreMax, histogram, ""},
 	{schema.MetricScorerScoreAvg, histogram, ""},
+	{schema.MetricScorerDecisive, counter, ""},
 	{schema.MetricScoringDuration, histogram, "_seconds"},
 	{schema.MetricScoringCandidates, histogram, ""},
+	{schema.MetricScoringMargin, histogram, ""},
+	{schema.MetricScoringTies, counter, ""},
 }
 
 // base returns the metric's Prometheus name without the kind's suffixes.
@@ -76,6 +79,9 @@ var (
 	scoreAvg         = metricBase(schema.MetricScorerScoreAvg)
 	scoringDuration  = metricBase(schema.MetricScoringDuration)
 	scoringCandidate = metricBase(schema.MetricScoringCandidates)
+	scorerDecisive   = metricBase(schema.MetricScorerDecisive) + "_total"
+	scoringMargin    = metricBase(schema.MetricScoringMargin)
+	scoringTies      = metricBase(schema.MetricScoringTies) + "_total"
 
 	labelType     = PromName(schema.AttrScorerType)
 	labelName     = PromName(schema.AttrScorerName)
@@ -91,19 +97,22 @@ var (
 // With the collector's default telemetry reader, counters carry no _total
 // suffix: these are the names as exposed.
 const (
-	ProcessorSpansChecked       = "otelcol_processor_eppscoring_spans_checked"
-	ProcessorAttributesRemoved  = "otelcol_processor_eppscoring_attributes_removed"
-	ProcessorAttributesReported = "otelcol_processor_eppscoring_attributes_reported"
-	ProcessorSpansRenamed       = "otelcol_processor_eppscoring_spans_renamed"
-	ProcessorSpansReported      = "otelcol_processor_eppscoring_spans_reported"
-	ConnectorSpansObserved      = "otelcol_connector_eppscoring_spans_observed"
-	ConnectorSpansSkipped       = "otelcol_connector_eppscoring_spans_skipped"
-	ConnectorValuesSkipped      = "otelcol_connector_eppscoring_values_skipped"
-	ConnectorJoinMatched        = "otelcol_connector_eppscoring_join_matched"
-	ConnectorJoinUnmatched      = "otelcol_connector_eppscoring_join_unmatched"
-	ConnectorJoinPending        = "otelcol_connector_eppscoring_join_pending"
-	ConnectorSeriesActive       = "otelcol_connector_eppscoring_series_active"
-	ConnectorSeriesOverflow     = "otelcol_connector_eppscoring_series_overflow"
+	ProcessorSpansChecked         = "otelcol_processor_eppscoring_spans_checked"
+	ProcessorAttributesRemoved    = "otelcol_processor_eppscoring_attributes_removed"
+	ProcessorAttributesReported   = "otelcol_processor_eppscoring_attributes_reported"
+	ProcessorSpansRenamed         = "otelcol_processor_eppscoring_spans_renamed"
+	ProcessorSpansReported        = "otelcol_processor_eppscoring_spans_reported"
+	ConnectorSpansObserved        = "otelcol_connector_eppscoring_spans_observed"
+	ConnectorSpansSkipped         = "otelcol_connector_eppscoring_spans_skipped"
+	ConnectorValuesSkipped        = "otelcol_connector_eppscoring_values_skipped"
+	ConnectorJoinMatched          = "otelcol_connector_eppscoring_join_matched"
+	ConnectorJoinUnmatched        = "otelcol_connector_eppscoring_join_unmatched"
+	ConnectorJoinPending          = "otelcol_connector_eppscoring_join_pending"
+	ConnectorSeriesActive         = "otelcol_connector_eppscoring_series_active"
+	ConnectorSeriesOverflow       = "otelcol_connector_eppscoring_series_overflow"
+	ConnectorProfileJoinMatched   = "otelcol_connector_eppscoring_profile_join_matched"
+	ConnectorProfileJoinUnmatched = "otelcol_connector_eppscoring_profile_join_unmatched"
+	ConnectorThresholdInvalid     = "otelcol_connector_eppscoring_sampling_threshold_invalid"
 )
 
 // OwnTelemetry returns the components' own metric names above, as a fresh slice.
@@ -114,6 +123,7 @@ func OwnTelemetry() []string {
 		ConnectorSpansObserved, ConnectorSpansSkipped, ConnectorValuesSkipped,
 		ConnectorJoinMatched, ConnectorJoinUnmatched, ConnectorJoinPending,
 		ConnectorSeriesActive, ConnectorSeriesOverflow,
+		ConnectorProfileJoinMatched, ConnectorProfileJoinUnmatched, ConnectorThresholdInvalid,
 	}
 }
 
