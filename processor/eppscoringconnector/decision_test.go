@@ -41,7 +41,7 @@ func TestDecisionBadValues(t *testing.T) {
 	r2.id, r2.tied, r2.margin = 2, 1, math.NaN()
 	addChildren(spans, r2)
 	addParent(spans, r2)
-	spans.At(3).Attributes().PutStr(schema.AttrScoringTied, "1")            // wrong type
+	spans.At(3).Attributes().PutStr(schema.AttrScoringTied, "1")              // wrong type
 	spans.At(3).Attributes().PutDouble(schema.AttrScoringMargin, math.Inf(1)) // not finite
 	h.consume(t, td)
 	md := h.flush(t)

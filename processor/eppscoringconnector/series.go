@@ -46,14 +46,14 @@ type durationHist struct {
 }
 
 type scorerSeries struct {
-	key       scorerKey
-	start     uint64 // start of the current data point (creation or, in delta, last flush)
-	lastSeen  int64
-	dirty     bool // observed since the last flush
-	duration  durationHist
-	errors    uint64
-	scoreMax  explicitHist
-	scoreAvg  explicitHist
+	key      scorerKey
+	start    uint64 // start of the current data point (creation or, in delta, last flush)
+	lastSeen int64
+	dirty    bool // observed since the last flush
+	duration durationHist
+	errors   uint64
+	scoreMax explicitHist
+	scoreAvg explicitHist
 	// decided counts the invocations that carried the decision flag,
 	// decisive those where it was true.
 	decided, decisive uint64
