@@ -59,6 +59,7 @@ bench: bench-scheduler bench-processor bench-connector
 bench-scheduler:
 	cd scheduler && $(GO) test -run '^$$' -bench '^BenchmarkSchedule(DistinctPrompts)?$$' -benchmem -count=1 .
 	cd scheduler && $(GO) test -run '^$$' -bench '^(BenchmarkScorerShape|BenchmarkPrefixCache64KiB)$$' -benchmem -count=1 ./plugins/scorer
+	cd scheduler && $(GO) test -run '^$$' -bench '^BenchmarkChainDecision$$' -benchmem -count=1 ./instrument
 
 # The raw rows go to out/ and stdout, then benchratio prints the ratio of
 # each impl to eppscoring, measured side by side in that one run.

@@ -83,8 +83,9 @@ func TestScorelensRun(t *testing.T) {
 				t.Fatalf("scorelens-run: %v\n%s", err, out.String())
 			}
 			for _, want := range append([]string{
-				"TYPE", "NAME", "CALLS", "TRUE", "ERROR", "P50", "P99",
+				"TYPE", "NAME", "CALLS", "TRUE", "ERROR", "P50", "P99", "DECIDED",
 				scorerMetric,
+				"who decides (",
 				"eppsim: 200 chains, ",
 				processorPrefix + "spans_checked",
 				"collector stopped cleanly",

@@ -23,7 +23,10 @@ func (p *Profile) scoreTraced(ctx context.Context, ps instrument.Profile, req *f
 	}
 	for _, ws := range p.scorers {
 		sctx, span := chain.StartScorer(ctx, ws.span, len(endpoints))
-		span.End(ws.scoreTraced(sctx, req, endpoints, scores, totals))
+		ws.score(sctx, req, endpoints, scores, totals)
+		// The raw scores by candidate: the span's aggregates, and the
+		// chain's decision signals once every scorer has scored.
+		span.EndSlice(scores)
 	}
 	chain.End()
 }

@@ -134,13 +134,19 @@ func TestSpanTree(t *testing.T) {
 				schema.AttrScorerCount:       attribute.IntValue(2),
 				schema.AttrScoringCandidates: attribute.IntValue(5),
 			}
+			// The decision (schema/decision.go): totals 0.4, 2, 0, 0, 1,
+			// endpoint 1 alone on top, 1 below it, weights summing to 2.5.
+			wantDecision := map[string]attribute.Value{
+				schema.AttrScoringTied:   attribute.IntValue(1),
+				schema.AttrScoringMargin: attribute.Float64Value((2.0 - 1) / 2.5),
+			}
 			if tc.wantModel {
 				wantParent[schema.AttrRequestModel] = attribute.StringValue(tc.req.TargetModel)
 			}
 			if tc.wantID {
 				wantParent[schema.AttrRequestID] = attribute.StringValue(tc.req.RequestID)
 			}
-			assertAttrs(t, parent, wantParent)
+			assertAttrs(t, parent, with(wantParent, wantDecision))
 			// Raw, as upstream: 0.2, 1.5, -1, (NaN skipped), 0.5.
 			assertAttrs(t, childA, map[string]attribute.Value{
 				schema.AttrScorerType:       attribute.StringValue("a-scorer"),
@@ -150,6 +156,8 @@ func TestSpanTree(t *testing.T) {
 				schema.AttrScoreMax:         attribute.Float64Value(1.5),
 				schema.AttrScoreAvg:         attribute.Float64Value((0.2 + 1.5 - 1 + 0.5) / 4),
 				schema.AttrEndpointsScored:  attribute.IntValue(4),
+				// without a every total is 0: all five would tie
+				schema.AttrScorerDecisive: attribute.BoolValue(true),
 			})
 			// Upstream's siblings, with the same request attributes; the
 			// totals are clamped and weighted: 0.4, 2, 0, 0, 1.
@@ -174,6 +182,8 @@ func TestSpanTree(t *testing.T) {
 				schema.AttrScorerName:       attribute.StringValue("b1"),
 				schema.AttrScorerWeight:     attribute.Float64Value(0.5),
 				schema.AttrScorerCandidates: attribute.IntValue(5),
+				// it added nothing, so nothing changes without it
+				schema.AttrScorerDecisive: attribute.BoolValue(false),
 			})
 		})
 	}
@@ -412,5 +422,7 @@ func TestNoScorers(t *testing.T) {
 		schema.AttrScorerCount:       attribute.IntValue(0),
 		schema.AttrScoringCandidates: attribute.IntValue(4),
 		schema.AttrRequestModel:      attribute.StringValue("m"),
+		// all four tie at 0; no weight to normalize a margin by
+		schema.AttrScoringTied: attribute.IntValue(4),
 	})
 }

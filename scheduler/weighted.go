@@ -71,22 +71,6 @@ func (w *WeightedScorer) score(ctx context.Context, req *framework.InferenceRequ
 	}
 }
 
-// scoreTraced is score plus the statistics of its span, kept apart so that
-// the untraced path does not compute them. The statistics are of the RAW
-// scores, as upstream's: a scorer returning 3.0 shows score.max 3.
-func (w *WeightedScorer) scoreTraced(ctx context.Context, req *framework.InferenceRequest, endpoints []framework.Endpoint, scores, totals []float64) instrument.Stats {
-	w.run(ctx, req, endpoints, scores)
-	var st instrument.Stats
-	for i, v := range scores {
-		if !framework.Scored(v) {
-			continue
-		}
-		st.Add(v)
-		totals[i] += framework.Clamp01(v) * w.weight
-	}
-	return st
-}
-
 func (w *WeightedScorer) run(ctx context.Context, req *framework.InferenceRequest, endpoints []framework.Endpoint, scores []float64) {
 	for i := range scores {
 		scores[i] = framework.NoScore

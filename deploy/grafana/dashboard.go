@@ -202,6 +202,28 @@ func Build() (dashboard.Dashboard, error) {
 			query("B", sumBy("family", fmt.Sprintf("rate(%s[%s])", ConnectorSeriesOverflow, rateWindow)), "overflow/s {{family}}"),
 			query("C", fmt.Sprintf(`sum(rate(%s{%s="true"}[%s]))`, scorerCalls, labelOverflow, rateWindow), "overflow series calls/s")))
 
+	// Last, so that the panels above keep their ids.
+	b.WithRow(dashboard.NewRowBuilder("Who decides the pick")).
+		WithPanel(series("Who decides: share of picks per scorer",
+			"Per scorer, the share of its invocations in which it was decisive: without its weighted contribution "+
+				"the best total would have belonged to other endpoints (llm_d.epp.scorer.decisive). A scorer near 0 "+
+				"never changes a pick on its own (its weight, or another scorer that agrees with it, makes it "+
+				"redundant); prefix affinity high in calm traffic and falling under load is queue depth taking over.",
+			"percentunit", 12,
+			query("A", fmt.Sprintf("%s\n/\n%s", sumBy(scorerBy, rate(scorerDecisive, scorerSel)),
+				positive(sumBy(scorerBy, rate(scorerCalls, scorerSel)))), scorerLegend)).
+			Min(0).Max(1)).
+		WithPanel(series("Ties at the top and margin of the pick",
+			"Per model and profile: the share of chains whose best weighted total was shared (the pick was a coin "+
+				"toss), and the median margin of the best total over the runner-up, as a fraction of the sum of the "+
+				"weights (0: a photo finish, 1: one endpoint took every point).", "percentunit", 12,
+			query("A", fmt.Sprintf("%s\n/\n%s", sumBy(profileModel, rate(scoringTies, chainSel)),
+				positive(sumBy(profileModel, rate(scoringDuration+"_count", chainSel)))),
+				"ties {{"+labelModel+"}} {{"+labelProfile+"}}"),
+			query("B", quantile("0.5", profileModel, scoringMargin+"_bucket", chainSel),
+				"margin p50 {{"+labelModel+"}} {{"+labelProfile+"}}")).
+			Min(0).Max(1))
+
 	d, err := b.Build()
 	if err != nil {
 		return d, err

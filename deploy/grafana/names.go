@@ -43,8 +43,11 @@ var connectorMetrics = []connectorMetric{
 	{schema.MetricScorerErrors, counter, ""},
 	{schema.MetricScorerScoreMax, histogram, ""},
 	{schema.MetricScorerScoreAvg, histogram, ""},
+	{schema.MetricScorerDecisive, counter, ""},
 	{schema.MetricScoringDuration, histogram, "_seconds"},
 	{schema.MetricScoringCandidates, histogram, ""},
+	{schema.MetricScoringMargin, histogram, ""},
+	{schema.MetricScoringTies, counter, ""},
 }
 
 // base returns the metric's Prometheus name without the kind's suffixes.
@@ -76,6 +79,9 @@ var (
 	scoreAvg         = metricBase(schema.MetricScorerScoreAvg)
 	scoringDuration  = metricBase(schema.MetricScoringDuration)
 	scoringCandidate = metricBase(schema.MetricScoringCandidates)
+	scorerDecisive   = metricBase(schema.MetricScorerDecisive) + "_total"
+	scoringMargin    = metricBase(schema.MetricScoringMargin)
+	scoringTies      = metricBase(schema.MetricScoringTies) + "_total"
 
 	labelType     = PromName(schema.AttrScorerType)
 	labelName     = PromName(schema.AttrScorerName)
@@ -102,11 +108,11 @@ const (
 	ConnectorJoinMatched          = "otelcol_connector_eppscoring_join_matched"
 	ConnectorJoinUnmatched        = "otelcol_connector_eppscoring_join_unmatched"
 	ConnectorJoinPending          = "otelcol_connector_eppscoring_join_pending"
+	ConnectorSeriesActive         = "otelcol_connector_eppscoring_series_active"
+	ConnectorSeriesOverflow       = "otelcol_connector_eppscoring_series_overflow"
 	ConnectorProfileJoinMatched   = "otelcol_connector_eppscoring_profile_join_matched"
 	ConnectorProfileJoinUnmatched = "otelcol_connector_eppscoring_profile_join_unmatched"
 	ConnectorThresholdInvalid     = "otelcol_connector_eppscoring_sampling_threshold_invalid"
-	ConnectorSeriesActive         = "otelcol_connector_eppscoring_series_active"
-	ConnectorSeriesOverflow       = "otelcol_connector_eppscoring_series_overflow"
 )
 
 // OwnTelemetry returns the components' own metric names above, as a fresh slice.
@@ -116,8 +122,8 @@ func OwnTelemetry() []string {
 		ProcessorSpansRenamed, ProcessorSpansReported,
 		ConnectorSpansObserved, ConnectorSpansSkipped, ConnectorValuesSkipped,
 		ConnectorJoinMatched, ConnectorJoinUnmatched, ConnectorJoinPending,
-		ConnectorProfileJoinMatched, ConnectorProfileJoinUnmatched, ConnectorThresholdInvalid,
 		ConnectorSeriesActive, ConnectorSeriesOverflow,
+		ConnectorProfileJoinMatched, ConnectorProfileJoinUnmatched, ConnectorThresholdInvalid,
 	}
 }
 

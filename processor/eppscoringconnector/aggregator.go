@@ -146,6 +146,10 @@ type obs struct {
 	scoreAvg     float64
 	weight       float64 // adjusted count
 	candidates   int64   // chains; -1 when absent
+	tied         int64   // chains: schema.AttrScoringTied, -1 when absent
+	margin       float64 // chains: schema.AttrScoringMargin, when hasMargin
+	hasMargin    bool
+	decisive     int8 // scorers: schema.AttrScorerDecisive, -1 absent, 0 false, 1 true
 	trace        pcommon.TraceID
 	span         pcommon.SpanID
 	end          pcommon.Timestamp
@@ -265,7 +269,9 @@ func (a *aggregator) dropLastDeferred() {
 
 func (a *aggregator) observeScoring(res *resourceEntry, span ptrace.Span, upstream bool, fallback float64, now int64) {
 	var model string
-	var candidates int64 = -1
+	var candidates, tied int64 = -1, -1
+	var margin float64
+	var hasMargin bool
 	for k, v := range span.Attributes().All() {
 		switch k {
 		case schema.AttrRequestModel:
@@ -281,6 +287,20 @@ func (a *aggregator) observeScoring(res *resourceEntry, span ptrace.Span, upstre
 			}
 			if candidates = v.Int(); candidates < 0 {
 				a.stats.values[valueOutOfRange]++
+			}
+		case schema.AttrScoringTied:
+			if v.Type() != pcommon.ValueTypeInt {
+				a.stats.values[valueWrongType]++
+				continue
+			}
+			if tied = v.Int(); tied < 1 {
+				a.stats.values[valueOutOfRange]++
+				tied = -1
+			}
+		case schema.AttrScoringMargin:
+			if margin, hasMargin = a.score(v); hasMargin && margin < 0 {
+				a.stats.values[valueOutOfRange]++
+				hasMargin = false
 			}
 		}
 	}
@@ -309,6 +329,7 @@ func (a *aggregator) observeScoring(res *resourceEntry, span ptrace.Span, upstre
 		o := obs{
 			res: res, family: familyScoring, wait: waitScoring, extrapolated: extrapolated,
 			model: model, duration: duration, weight: weight, candidates: candidates,
+			tied: tied, margin: margin, hasMargin: hasMargin,
 			trace: span.TraceID(), span: span.SpanID(), end: span.EndTimestamp(),
 		}
 		a.recordObs(&o, now)
@@ -318,6 +339,7 @@ func (a *aggregator) observeScoring(res *resourceEntry, span ptrace.Span, upstre
 	*o = obs{
 		res: res, family: familyScoring, wait: waitProfile, extrapolated: extrapolated,
 		model: model, duration: duration, weight: weight, candidates: candidates,
+		tied: tied, margin: margin, hasMargin: hasMargin,
 		trace: span.TraceID(), span: span.SpanID(), end: span.EndTimestamp(), parent: profileKey,
 		batchOnly: batchOnly,
 	}
@@ -442,7 +464,7 @@ func (a *aggregator) observeScorer(res *resourceEntry, span ptrace.Span, upstrea
 	// parsing it.
 	o := a.pushDeferred()
 	o.res, o.duration, o.family, o.wait = res, duration, familyScorer, waitScoring
-	o.typ, o.name, o.hasMax, o.hasAvg, o.profile = "", "", false, false, ""
+	o.typ, o.name, o.hasMax, o.hasAvg, o.profile, o.decisive = "", "", false, false, "", -1
 	model, skip := a.parseScorer(span, o)
 	if skip >= 0 {
 		a.stats.skipped[skip]++
@@ -496,6 +518,15 @@ func (a *aggregator) parseScorer(span ptrace.Span, o *obs) (model string, skip i
 			o.scoreMax, o.hasMax = a.score(v)
 		case schema.AttrScoreAvg:
 			o.scoreAvg, o.hasAvg = a.score(v)
+		case schema.AttrScorerDecisive:
+			if v.Type() != pcommon.ValueTypeBool {
+				a.stats.values[valueWrongType]++
+				continue
+			}
+			o.decisive = 0
+			if v.Bool() {
+				o.decisive = 1
+			}
 		case schema.AttrRequestModel:
 			if v.Type() != pcommon.ValueTypeStr {
 				a.stats.values[valueWrongType]++
@@ -556,6 +587,10 @@ func (a *aggregator) recordScorer(o *obs, n uint64, method uint8, now int64) {
 	if o.hasAvg {
 		s.scoreAvg.record(scoreBounds, o.scoreAvg, n)
 	}
+	if o.decisive >= 0 {
+		s.decided += n
+		s.decisive += uint64(o.decisive) * n
+	}
 	if a.exemplarMax > 0 {
 		s.exemplars.add(a.exemplarMax, exemplar{trace: o.trace, span: o.span, value: o.duration, ts: uint64(o.end)})
 	}
@@ -567,6 +602,15 @@ func (a *aggregator) recordChain(o *obs, n uint64, method uint8, now int64) {
 	a.recordDuration(&s.duration, o.duration, n)
 	if o.candidates >= 0 {
 		s.candidates.record(candidateBounds, float64(o.candidates), n)
+	}
+	if o.tied >= 1 {
+		s.decided += n
+		if o.tied > 1 {
+			s.ties += n
+		}
+	}
+	if o.hasMargin {
+		s.margin.record(marginBounds, o.margin, n)
 	}
 	if a.exemplarMax > 0 {
 		s.exemplars.add(a.exemplarMax, exemplar{trace: o.trace, span: o.span, value: o.duration, ts: uint64(o.end)})

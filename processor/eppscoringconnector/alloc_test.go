@@ -13,8 +13,9 @@ import (
 )
 
 // mixedBatch is n spans (a multiple of 25): with scoring, each group of
-// 25 is one request (a parent and four scorers) plus 20 other spans of the
-// same trace, so a fifth are schema spans; without, only other spans.
+// 25 is one request (a parent and four scorers, with the decision signals)
+// plus 20 other spans of the same trace, so a fifth are schema spans;
+// without, only other spans.
 func mixedBatch(n int, scoring bool) ptrace.Traces {
 	td, spans := newTraces()
 	models := []string{"llama-3-8b", "qwen-2-7b"}
@@ -24,6 +25,12 @@ func mixedBatch(n int, scoring bool) ptrace.Traces {
 		r.model = models[i%2]
 		others := 25
 		if scoring {
+			// with the decision signals our scheduler emits
+			r.tied, r.margin = 1+int64(i%2), 0.1
+			r.scorers = append([]scorerSpec(nil), reqLlama.scorers...)
+			for k := range r.scorers {
+				r.scorers[k].decisive = 1 + int8(k%2)
+			}
 			addChildren(spans, r)
 			addParent(spans, r)
 			others = 20

@@ -37,8 +37,11 @@ const (
 	mScorerErrors
 	mScoreMax
 	mScoreAvg
+	mScorerDecisive
 	mScoringDuration
 	mScoringCandidates
+	mScoringMargin
+	mScoringTies
 	nMetrics
 )
 
@@ -63,6 +66,9 @@ var metricDescs = [nMetrics]struct {
 	mScoreAvg:          {schema.MetricScorerScoreAvg, "Mean score a scorer returned, per invocation that returned scores.", "1", kindHistogram},
 	mScoringDuration:   {schema.MetricScoringDuration, "Duration of a whole scorer chain (the scoring span).", "s", kindDuration},
 	mScoringCandidates: {schema.MetricScoringCandidates, "Candidate endpoints a scorer chain scored, per request.", "{endpoint}", kindHistogram},
+	mScorerDecisive:    {schema.MetricScorerDecisive, "Scorer invocations that were decisive: without the scorer's weighted contribution the best total would belong to other endpoints.", "{call}", kindCounter},
+	mScoringMargin:     {schema.MetricScoringMargin, "Margin between the best and the runner-up weighted totals, divided by the sum of the weights, per chain with two candidates or more.", "1", kindHistogram},
+	mScoringTies:       {schema.MetricScoringTies, "Scorer chains whose best weighted total was shared by two endpoints or more: the pick was a coin toss.", "{chain}", kindCounter},
 }
 
 func (a *aggregator) emitResource(md pmetric.Metrics, r *resourceEntry, now int64) {
@@ -103,12 +109,16 @@ func (a *aggregator) emitResource(md pmetric.Metrics, r *resourceEntry, now int6
 		if s.scoreAvg.count > 0 {
 			emitExplicit(get(mScoreAvg), &s.scoreAvg, scoreBounds, nil, start, ts, attrs)
 		}
+		if s.decided > 0 {
+			emitSum(get(mScorerDecisive), s.decisive, start, ts, attrs)
+		}
 		s.exemplars.reset()
 		if delta {
 			s.duration.reset()
 			s.errors = 0
 			s.scoreMax.reset()
 			s.scoreAvg.reset()
+			s.decided, s.decisive = 0, 0
 			s.start = uint64(now)
 		}
 		s.dirty = false
@@ -123,10 +133,18 @@ func (a *aggregator) emitResource(md pmetric.Metrics, r *resourceEntry, now int6
 		if s.candidates.count > 0 {
 			emitExplicit(get(mScoringCandidates), &s.candidates, candidateBounds, nil, start, ts, attrs)
 		}
+		if s.margin.count > 0 {
+			emitExplicit(get(mScoringMargin), &s.margin, marginBounds, nil, start, ts, attrs)
+		}
+		if s.decided > 0 {
+			emitSum(get(mScoringTies), s.ties, start, ts, attrs)
+		}
 		s.exemplars.reset()
 		if delta {
 			s.duration.reset()
 			s.candidates.reset()
+			s.margin.reset()
+			s.decided, s.ties = 0, 0
 			s.start = uint64(now)
 		}
 		s.dirty = false

@@ -3,6 +3,7 @@ package eppscoringconnector
 import (
 	"flag"
 	"fmt"
+	"math"
 	"path/filepath"
 	"testing"
 	"time"
@@ -195,6 +196,28 @@ func TestGolden(t *testing.T) {
 					scorer("prefix-cache-scorer", "prefix-long", 400*time.Microsecond, 0.9, 0.6),
 				}}
 				h.consume(t, batch(r))
+				return []pmetric.Metrics{h.flush(t)}
+			},
+		},
+		{
+			// Who decided: two chains with the signals (one clear pick
+			// decided by prefix, one tie), one chain without them (an
+			// instrumentation that does not compute them) adding calls only.
+			name: "decision",
+			run: func(t *testing.T, h *harness) []pmetric.Metrics {
+				decided := func(id byte, tied int64, margin float64, prefix, queue int8) request {
+					return request{id: id, model: "llama-3-8b", took: time.Millisecond, candidates: 8, tied: tied, margin: margin,
+						scorers: []scorerSpec{
+							{typ: "prefix-cache-scorer", name: "prefix-cache-scorer", took: 100 * time.Microsecond, max: 1, avg: 0.4, decisive: prefix},
+							{typ: "queue-scorer", name: "queue-scorer", took: 50 * time.Microsecond, max: 1, avg: 0.5, decisive: queue},
+						}}
+				}
+				h.consume(t, batch(
+					decided(1, 1, 0.25, 2, 1),       // prefix decided, margin 0.25
+					decided(2, 3, 0, 1, 1),          // three-way tie: nobody decided
+					decided(3, 0, math.NaN(), 0, 0), // no signals
+					decided(4, 1, 0.015, 1, 2),      // queue decided, a close race
+				))
 				return []pmetric.Metrics{h.flush(t)}
 			},
 		},

@@ -45,6 +45,9 @@ type scorerSpec struct {
 	max, avg  float64
 	err       bool
 	model     string
+	// decisive is the decision flag written on the span: 0 none, 1
+	// false, 2 true.
+	decisive int8
 }
 
 // request describes one scheduling: a parent scoring span and its scorers.
@@ -54,6 +57,10 @@ type request struct {
 	took       time.Duration
 	candidates int64
 	scorers    []scorerSpec
+	// tied and margin are the chain's decision signals, written when tied
+	// is set (margin when not NaN).
+	tied   int64
+	margin float64
 }
 
 func scorer(typ, name string, took time.Duration, maxScore, avgScore float64) scorerSpec {
@@ -99,6 +106,9 @@ func addChildren(spans ptrace.SpanSlice, r request) {
 		if s.model != "" {
 			a.PutStr(schema.AttrRequestModel, s.model)
 		}
+		if s.decisive != 0 {
+			a.PutBool(schema.AttrScorerDecisive, s.decisive == 2)
+		}
 		if s.err {
 			sp.Status().SetCode(ptrace.StatusCodeError)
 		}
@@ -120,6 +130,12 @@ func addParent(spans ptrace.SpanSlice, r request) {
 	a.PutInt(schema.AttrScoringCandidates, r.candidates)
 	if r.model != "" {
 		a.PutStr(schema.AttrRequestModel, r.model)
+	}
+	if r.tied != 0 {
+		a.PutInt(schema.AttrScoringTied, r.tied)
+		if !math.IsNaN(r.margin) {
+			a.PutDouble(schema.AttrScoringMargin, r.margin)
+		}
 	}
 }
 

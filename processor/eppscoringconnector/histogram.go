@@ -7,6 +7,10 @@ import "math"
 // its own bucket.
 var scoreBounds = []float64{0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1}
 
+// marginBounds bucket a chain's normalized margin (0 to 1): finer near 0,
+// where a close race is told from a clear one.
+var marginBounds = []float64{0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1}
+
 // candidateBounds bucket candidate-endpoint counts, doubling up to a fleet
 // of thousands of pods.
 var candidateBounds = []float64{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096}

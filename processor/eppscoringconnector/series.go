@@ -46,15 +46,18 @@ type durationHist struct {
 }
 
 type scorerSeries struct {
-	key       scorerKey
-	start     uint64 // start of the current data point (creation or, in delta, last flush)
-	lastSeen  int64
-	dirty     bool // observed since the last flush
-	duration  durationHist
-	errors    uint64
-	scoreMax  explicitHist
-	scoreAvg  explicitHist
-	exemplars exemplarRing
+	key      scorerKey
+	start    uint64 // start of the current data point (creation or, in delta, last flush)
+	lastSeen int64
+	dirty    bool // observed since the last flush
+	duration durationHist
+	errors   uint64
+	scoreMax explicitHist
+	scoreAvg explicitHist
+	// decided counts the invocations that carried the decision flag,
+	// decisive those where it was true.
+	decided, decisive uint64
+	exemplars         exemplarRing
 }
 
 type chainSeries struct {
@@ -64,7 +67,11 @@ type chainSeries struct {
 	dirty      bool
 	duration   durationHist
 	candidates explicitHist
-	exemplars  exemplarRing
+	// decided counts the chains that carried the decision signals, ties
+	// those whose best total was shared; margin is their margins.
+	decided, ties uint64
+	margin        explicitHist
+	exemplars     exemplarRing
 }
 
 func (h *durationHist) reset() {
@@ -300,6 +307,7 @@ func (a *aggregator) addChain(key chainKey, now int64) *chainSeries {
 		start:      uint64(now),
 		duration:   a.newDuration(),
 		candidates: newExplicitHist(len(candidateBounds)),
+		margin:     newExplicitHist(len(marginBounds)),
 	}
 	a.chains[key] = s
 	key.res.chains = append(key.res.chains, s)

@@ -300,6 +300,8 @@ func typeMatches(want schema.Type, got pcommon.ValueType) bool {
 		return got == pcommon.ValueTypeInt
 	case schema.TypeFloat:
 		return got == pcommon.ValueTypeDouble
+	case schema.TypeBool:
+		return got == pcommon.ValueTypeBool
 	}
 	return false
 }

@@ -11,7 +11,7 @@
 //
 //	ctx, chain := tracer.StartChain(ctx, instrument.Request{Model: req.TargetModel, ID: req.RequestID}, len(scorers), len(endpoints))
 //	for i, s := range scorers {
-//		scores := instrument.Score(ctx, chain, spans[i], len(endpoints), func(ctx context.Context) map[Endpoint]float64 {
+//		scores := instrument.ScoreEndpoints(ctx, chain, spans[i], endpoints, func(ctx context.Context) map[Endpoint]float64 {
 //			return s.Score(ctx, req, endpoints)
 //		})
 //		// ... weight and sum as before
@@ -45,6 +45,23 @@
 // A NaN score means "no score" and is skipped (upstream's map has no entry
 // for such an endpoint); a scorer that scored nothing gets no aggregate and
 // no endpoints_scored, never a division by zero.
+//
+// # Decision signals
+//
+// When every scorer of a recorded chain ends with its scores by candidate
+// (ScoreEndpoints, EndEndpoints or ScorerSpan.EndSlice, over the same
+// candidates in the same order), Chain.End computes, from each scorer's
+// clamped and weighted contribution, which scorers were decisive
+// (schema.AttrScorerDecisive on each scorer span), the normalized margin
+// of the best total over the runner-up (schema.AttrScoringMargin) and how
+// many candidates tie at the top (schema.AttrScoringTied), as package
+// schema defines them, one candidate, ties, several picks and unscored
+// endpoints included. The scorer spans then stay open until the chain
+// ends, each ending with the time its scorer returned. Nothing of it runs
+// when the chain does not record; a recorded chain adds one allocation per
+// scorer (its boxed end time) and O(scorers² × candidates) additions, in
+// buffers the Tracer recycles. A scorer ended with End, EndMap or Score
+// leaves the chain without signals (never with wrong ones).
 //
 // Values (Profile, Chain, ScorerSpan, ...) are small structs passed by
 // value; a zero value is "not recording" and all its methods are no-ops.

@@ -2,6 +2,8 @@ package instrument
 
 import (
 	"context"
+	"math"
+	"sync"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
@@ -52,6 +54,19 @@ func WithTracerProvider(tp trace.TracerProvider) Option {
 // code" is measured against.
 type Tracer struct {
 	src tracerSource
+	// decisions recycles the buffers of the recorded chains' decision
+	// signals (*decision).
+	decisions sync.Pool
+}
+
+// getDecision returns a decision buffer ready for a chain.
+func (t *Tracer) getDecision(scorers, candidates int) *decision {
+	d, _ := t.decisions.Get().(*decision)
+	if d == nil {
+		d = new(decision)
+	}
+	d.reset(scorers, candidates)
+	return d
 }
 
 // NewTracer returns a Tracer; without options it follows the OTel global
@@ -117,7 +132,8 @@ type state struct {
 // one request. Its zero value records nothing.
 type Profile struct {
 	span trace.Span // started, recording or not; nil when tracing is off
-	// tracer and st are set only when span records.
+	// owner, tracer and st are set only when span records.
+	owner  *Tracer
 	tracer trace.Tracer
 	st     *state
 }
@@ -135,7 +151,7 @@ func (t *Tracer) StartProfile(ctx context.Context, profile string) (context.Cont
 	ctx, span := tr.Start(ctx, schema.SpanRunSchedulerProfile, internalSpanStartOpts...)
 	p := Profile{span: span}
 	if span.IsRecording() {
-		p.tracer, p.st = tr, new(state)
+		p.owner, p.tracer, p.st = t, tr, new(state)
 		span.SetAttributes(append(p.st.attrs[:0], keyProfileName.String(profile))...)
 	}
 	return ctx, p
@@ -243,6 +259,7 @@ func topScores(dst, totals []float64) []float64 {
 // attributes. It is immutable and safe for concurrent use.
 type Scorer struct {
 	spanName string
+	weight   float64
 	static   [3]attribute.KeyValue
 }
 
@@ -251,6 +268,7 @@ type Scorer struct {
 func NewScorer(typ, name string, weight float64) *Scorer {
 	return &Scorer{
 		spanName: schema.ScorerSpanPrefix + typ,
+		weight:   weight,
 		static: [3]attribute.KeyValue{
 			keyScorerType.String(typ),
 			keyScorerName.String(name),
@@ -266,8 +284,10 @@ func (s *Scorer) SpanName() string { return s.spanName }
 // value records nothing.
 type Chain struct {
 	span   trace.Span // started, recording or not; nil when not started
+	owner  *Tracer
 	tracer trace.Tracer
 	st     *state
+	dec    *decision // set only when span records
 }
 
 // StartChain starts the llm_d.epp.scoring span of a profile's scorer
@@ -278,7 +298,7 @@ func (p Profile) StartChain(ctx context.Context, req Request, scorers, candidate
 	if p.tracer == nil {
 		return ctx, Chain{}
 	}
-	return startChain(ctx, p.tracer, p.st, req, scorers, candidates)
+	return startChain(ctx, p.owner, p.tracer, p.st, req, scorers, candidates)
 }
 
 // StartChain starts the llm_d.epp.scoring span as a root of its own: for an
@@ -290,10 +310,10 @@ func (t *Tracer) StartChain(ctx context.Context, req Request, scorers, candidate
 	if tr == nil {
 		return ctx, Chain{}
 	}
-	return startChain(ctx, tr, nil, req, scorers, candidates)
+	return startChain(ctx, t, tr, nil, req, scorers, candidates)
 }
 
-func startChain(ctx context.Context, tr trace.Tracer, st *state, req Request, scorers, candidates int) (context.Context, Chain) {
+func startChain(ctx context.Context, owner *Tracer, tr trace.Tracer, st *state, req Request, scorers, candidates int) (context.Context, Chain) {
 	ctx, span := tr.Start(ctx, schema.SpanScoring, internalSpanStartOpts...)
 	if !span.IsRecording() {
 		return ctx, Chain{span: span}
@@ -301,20 +321,33 @@ func startChain(ctx context.Context, tr trace.Tracer, st *state, req Request, sc
 	if st == nil {
 		st = new(state)
 	}
-	a := append(st.attrs[:0], keyScorerCount.Int(scorers), keyScoringCandidates.Int(candidates))
-	span.SetAttributes(req.appendTo(a)...)
-	return ctx, Chain{span: span, tracer: tr, st: st}
+	// The span's attributes are set once, at End, with the decision's: one
+	// SetAttributes call, so the SDK grows the span's attributes once.
+	d := owner.getDecision(scorers, candidates)
+	d.req = req
+	return ctx, Chain{span: span, owner: owner, tracer: tr, st: st, dec: d}
 }
 
 // Recording tells whether the chain's spans record. When it does not, a
 // caller may skip computing Stats altogether.
 func (c Chain) Recording() bool { return c.tracer != nil }
 
-// End ends the span, after its scorers' spans.
+// End ends the span, after its scorers' spans: call it once, after the
+// last scorer. When the chain records and every scorer ended with its
+// scores by candidate position (EndSlice, EndEndpoints, ScoreEndpoints),
+// End first computes the decision signals (schema.AttrScorerDecisive on
+// each scorer span, schema.AttrScoringMargin and schema.AttrScoringTied on
+// the chain's; package schema defines them) and ends the scorer spans it
+// held open, each with the time its scorer returned.
 func (c Chain) End() {
-	if c.span != nil {
-		c.span.End()
+	if c.span == nil {
+		return
 	}
+	if c.dec != nil {
+		c.dec.finish(c.span, c.st)
+		c.owner.decisions.Put(c.dec)
+	}
+	c.span.End()
 }
 
 // ScorerSpan is a started llm_d.epp.scorer.<type> span. Its zero value
@@ -323,6 +356,7 @@ type ScorerSpan struct {
 	span       trace.Span
 	scorer     *Scorer
 	st         *state
+	dec        *decision
 	candidates int
 }
 
@@ -334,25 +368,39 @@ func (c Chain) StartScorer(ctx context.Context, s *Scorer, candidates int) (cont
 		return ctx, ScorerSpan{}
 	}
 	ctx, span := c.tracer.Start(ctx, s.spanName, internalSpanStartOpts...)
-	return ctx, ScorerSpan{span: span, scorer: s, st: c.st, candidates: candidates}
+	return ctx, ScorerSpan{span: span, scorer: s, st: c.st, dec: c.dec, candidates: candidates}
 }
 
 // Recording tells whether the span records.
 func (s ScorerSpan) Recording() bool { return s.span != nil }
 
 // End sets the scorer's attributes, with the aggregates of st when it
-// scored at least one endpoint, and ends the span.
+// scored at least one endpoint, and ends the span. It does not tell the
+// chain the scores by candidate, so the chain gets no decision signal.
 func (s ScorerSpan) End(st Stats) {
 	if s.span == nil {
 		return
 	}
+	if s.dec != nil {
+		s.dec.incomplete = true
+	}
+	s.end(st)
+}
+
+func (s ScorerSpan) end(st Stats) {
 	a := append(append(s.st.attrs[:0], s.scorer.static[:]...), keyScorerCandidates.Int(s.candidates))
 	a = st.appendTo(a)
 	s.span.SetAttributes(a...)
 	s.span.End()
 }
 
-// EndSlice is End with the aggregates of a slice of scores (NaN: no score).
+// EndSlice is End with the aggregates of the scorer's raw scores by
+// candidate position: scores[e] is candidate e's (NaN: no score), over the
+// chain's candidates in the same order for every scorer. It also gives the
+// chain each candidate's weighted contribution (clamp01(score)·weight, 0
+// for no score), so that, when every scorer ends this way, Chain.End sets
+// the decision signals; the span then ends with the chain, at the time
+// EndSlice was called.
 func (s ScorerSpan) EndSlice(scores []float64) {
 	if s.span == nil {
 		return
@@ -361,7 +409,51 @@ func (s ScorerSpan) EndSlice(scores []float64) {
 	for _, v := range scores {
 		st.Add(v)
 	}
-	s.End(st)
+	row := s.row(len(scores))
+	if row == nil {
+		s.end(st)
+		return
+	}
+	for e, v := range scores {
+		row[e] = contribution(v, s.scorer.weight)
+	}
+	s.dec.hold(s.span, s.scorer, st, s.candidates)
+}
+
+// row returns the chain's contribution row for this scorer, nil when the
+// chain takes none (the chain is then marked incomplete).
+func (s ScorerSpan) row(n int) []float64 {
+	if s.dec == nil {
+		return nil
+	}
+	return s.dec.row(n)
+}
+
+// EndEndpoints is EndSlice for an upstream-shaped score map keyed by the
+// caller's own endpoint type: endpoints are the chain's candidates, in the
+// same order for every scorer; an endpoint missing from scores has no
+// score. The aggregates are those of EndMap (every value of the map).
+func EndEndpoints[E comparable](s ScorerSpan, endpoints []E, scores map[E]float64) {
+	if s.span == nil {
+		return
+	}
+	var st Stats
+	for _, v := range scores {
+		st.Add(v)
+	}
+	row := s.row(len(endpoints))
+	if row == nil {
+		s.end(st)
+		return
+	}
+	for e, ep := range endpoints {
+		v, ok := scores[ep]
+		if !ok {
+			v = math.NaN()
+		}
+		row[e] = contribution(v, s.scorer.weight)
+	}
+	s.dec.hold(s.span, s.scorer, st, s.candidates)
 }
 
 // EndMap is End with the aggregates of an upstream-shaped score map, keyed
@@ -375,6 +467,21 @@ func EndMap[E comparable](s ScorerSpan, scores map[E]float64) {
 		st.Add(v)
 	}
 	s.End(st)
+}
+
+// ScoreEndpoints is Score given the chain's candidates themselves (in the
+// same order for every scorer of the chain) rather than their number: the
+// scorer's span ends through EndEndpoints, so that the chain gets its
+// decision signals. When the chain does not record, it is score(ctx) and
+// nothing more.
+func ScoreEndpoints[E comparable](ctx context.Context, c Chain, s *Scorer, endpoints []E, score func(context.Context) map[E]float64) map[E]float64 {
+	if c.tracer == nil {
+		return score(ctx)
+	}
+	sctx, span := c.StartScorer(ctx, s, len(endpoints))
+	scores := score(sctx)
+	EndEndpoints(span, endpoints, scores)
+	return scores
 }
 
 // Score runs one upstream-shaped scorer inside its span: score is called

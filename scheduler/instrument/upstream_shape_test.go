@@ -90,11 +90,16 @@ func (p *eppProfile) run(ctx context.Context, t *instrument.Tracer, req *llmRequ
 	return best(kept, totals)
 }
 
-// score is upstream's scorer loop, with the package's ten lines.
+// score is upstream's scorer loop, with the package's ten lines (the
+// candidates as the scorers' maps key them, for the decision signals).
 func (p *eppProfile) score(ctx context.Context, chain instrument.Chain, req *llmRequest, pods []*pod) map[namespacedName]float64 {
 	totals := make(map[namespacedName]float64, len(pods))
+	ids := make([]namespacedName, len(pods))
+	for i, pd := range pods {
+		ids[i] = pd.id
+	}
 	for i, s := range p.scorers {
-		scores := instrument.Score(ctx, chain, p.spans[i], len(pods), func(ctx context.Context) map[namespacedName]float64 {
+		scores := instrument.ScoreEndpoints(ctx, chain, p.spans[i], ids, func(ctx context.Context) map[namespacedName]float64 {
 			return s.Score(ctx, req, pods)
 		})
 		for id, v := range scores {
@@ -195,6 +200,19 @@ func TestUpstreamShapedRunner(t *testing.T) {
 			if got := ours[schema.ScorerSpanPrefix].Count; got != 20*len(prof.scorers) {
 				t.Errorf("%d scorer spans, want %d", got, 20*len(prof.scorers))
 			}
+			// Our extension, beside upstream's keys: the decision signals.
+			for _, k := range []struct {
+				span, key string
+				typ       schema.Type
+			}{
+				{schema.ScorerSpanPrefix, schema.AttrScorerDecisive, schema.TypeBool},
+				{schema.SpanScoring, schema.AttrScoringTied, schema.TypeInt},
+				{schema.SpanScoring, schema.AttrScoringMargin, schema.TypeFloat},
+			} {
+				if got := ours[k.span].Keys[k.key]; got != k.typ {
+					t.Errorf("%s: %s is %v, want %v", k.span, k.key, got, k.typ)
+				}
+			}
 		})
 	}
 }
@@ -253,6 +271,16 @@ func TestOffCostsNothing(t *testing.T) {
 			c.End()
 		})
 	}
+	eps := []namespacedName{{"ns", "a"}}
+	chainEndpoints := func(tr *instrument.Tracer) float64 {
+		return testing.AllocsPerRun(200, func() {
+			ctx, c := tr.StartChain(context.Background(), instrument.Request{Model: "m", ID: "r"}, len(spans), len(eps))
+			for _, s := range spans {
+				instrument.ScoreEndpoints(ctx, c, s, eps, func(context.Context) map[namespacedName]float64 { return scores })
+			}
+			c.End()
+		})
+	}
 	profile := func(tr *instrument.Tracer) float64 {
 		return testing.AllocsPerRun(200, func() {
 			ctx, p := tr.StartProfile(context.Background(), "default")
@@ -278,6 +306,9 @@ func TestOffCostsNothing(t *testing.T) {
 	} {
 		if got := chain(tc.tr); got > tc.max {
 			t.Errorf("%s: chain of 3 scorers allocates %v, want at most %v", tc.name, got, tc.max)
+		}
+		if got := chainEndpoints(tc.tr); got > tc.max {
+			t.Errorf("%s: chain of 3 scorers through ScoreEndpoints allocates %v, want at most %v", tc.name, got, tc.max)
 		}
 		if got := profile(tc.tr); got > tc.max {
 			t.Errorf("%s: profile run allocates %v, want at most %v", tc.name, got, tc.max)

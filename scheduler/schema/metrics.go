@@ -28,6 +28,17 @@ const (
 	// MetricScoringCandidates is the histogram of how many endpoints a chain
 	// scored per request.
 	MetricScoringCandidates = AttrScoringCandidates
+	// MetricScorerDecisive counts the scorer invocations that were decisive
+	// (AttrScorerDecisive true; monotonic sum), by the scorer series' keys:
+	// over MetricScorerCalls, the share of picks the scorer decided.
+	MetricScorerDecisive = AttrScorerDecisive
+	// MetricScoringMargin is the histogram of the normalized margin between
+	// the best and the runner-up weighted totals, per chain that has one.
+	MetricScoringMargin = AttrScoringMargin
+	// MetricScoringTies counts the chains whose best weighted total was
+	// shared by two endpoints or more (AttrScoringTied > 1; monotonic sum):
+	// picks that were a coin toss.
+	MetricScoringTies = "llm_d.epp.scoring.ties"
 )
 
 // AttrMetricOverflow marks the one series per metric into which a
@@ -44,8 +55,11 @@ func Metrics() []string {
 		MetricScorerErrors,
 		MetricScorerScoreMax,
 		MetricScorerScoreAvg,
+		MetricScorerDecisive,
 		MetricScoringDuration,
 		MetricScoringCandidates,
+		MetricScoringMargin,
+		MetricScoringTies,
 	}
 }
 

@@ -72,7 +72,8 @@ const (
 	TypeInt
 	// TypeFloat is a 64-bit float value.
 	TypeFloat
-	// TypeBool is a boolean value (upstream spans only).
+	// TypeBool is a boolean value (upstream spans, and our decision
+	// extension: AttrScorerDecisive).
 	TypeBool
 	// TypeStringSlice is a slice of strings (upstream spans only).
 	TypeStringSlice
@@ -145,6 +146,7 @@ func KeyType(kind SpanKind, key string) Type {
 		case AttrRequestModel, AttrRequestID:
 			return TypeString
 		}
+		return Extension(kind, key)
 	case Scorer:
 		switch key {
 		case AttrScorerType, AttrScorerName:
@@ -159,6 +161,7 @@ func KeyType(kind SpanKind, key string) Type {
 			// child makes the connector's parent join unnecessary.
 			return TypeString
 		}
+		return Extension(kind, key)
 	}
 	return TypeNone
 }
@@ -180,6 +183,8 @@ func Attributes(kind SpanKind) []Attribute {
 			{AttrScoringCandidates, TypeInt},
 			{AttrRequestModel, TypeString},
 			{AttrRequestID, TypeString},
+			{AttrScoringMargin, TypeFloat},
+			{AttrScoringTied, TypeInt},
 		}
 	case Scorer:
 		return []Attribute{
@@ -192,6 +197,7 @@ func Attributes(kind SpanKind) []Attribute {
 			{AttrEndpointsScored, TypeInt},
 			{AttrRequestModel, TypeString},
 			{AttrRequestID, TypeString},
+			{AttrScorerDecisive, TypeBool},
 		}
 	}
 	return nil

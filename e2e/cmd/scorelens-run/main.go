@@ -307,6 +307,10 @@ var (
 	scorerMetric = otelcol.PromName(schema.MetricScorerDuration) + "_seconds"
 	callsMetric  = otelcol.PromName(schema.MetricScorerCalls)
 	chainMetric  = otelcol.PromName(schema.MetricScoringDuration) + "_seconds"
+	// decisiveMetric, tiesMetric and marginMetric say who decided the picks.
+	decisiveMetric = otelcol.PromName(schema.MetricScorerDecisive)
+	tiesMetric     = otelcol.PromName(schema.MetricScoringTies)
+	marginMetric   = otelcol.PromName(schema.MetricScoringMargin)
 	// profileLabel is the profile attribute as the Prometheus exporter
 	// renders it (dots to underscores).
 	profileLabel = otelcol.PromName(schema.AttrProfileName)
@@ -376,11 +380,13 @@ func printScorers(out io.Writer, o options, tr truth, fams otelcol.Families) err
 		return err
 	}
 	calls := countBy(fams, callsMetric, labels...)
+	decisive, decided := countBy(fams, decisiveMetric, labels...), fams[decisiveMetric+"_total"] != nil || fams[decisiveMetric] != nil
 	fmt.Fprintf(out, "\nScorers, sampled with %s %g (th:%s): CALLS is %s_total as the connector extrapolates it, TRUE the calls eppsim made "+
-		"(each scorer runs once per chain of its profile); latency from %s, p50/p99 interpolated linearly inside the bucket that holds them\n\n",
-		samplerName, o.sampleRatio, tr.th, callsMetric, scorerMetric)
+		"(each scorer runs once per chain of its profile); latency from %s, p50/p99 interpolated linearly inside the bucket that holds them; "+
+		"DECIDED the share of its calls in which the scorer was decisive (%s_total / CALLS: without it the best total would have been other endpoints')\n\n",
+		samplerName, o.sampleRatio, tr.th, callsMetric, scorerMetric, decisiveMetric)
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-	head := "TYPE\tNAME\tCALLS\tTRUE\tERROR\tP50\tP99\tMEAN"
+	head := "TYPE\tNAME\tCALLS\tTRUE\tERROR\tP50\tP99\tMEAN\tDECIDED"
 	if byProfile {
 		head = "PROFILE\t" + head
 	}
@@ -407,8 +413,12 @@ func printScorers(out io.Writer, o options, tr truth, fams otelcol.Families) err
 			}
 		}
 		n := len(r.Labels)
-		fmt.Fprintf(tw, "%s\t%s\t%.0f\t%s\t%s\t%s\t%s\t%s\n", r.Labels[n-2], r.Labels[n-1], c, trueCell, errCell,
-			quantile(r.P50, r), quantile(r.P99, r), seconds(r.Sum/r.Count))
+		decidedCell := "-" // the spans carried no decision signal
+		if d, ok := decisive[strings.Join(r.Labels, "\x00")]; ok && decided && c > 0 {
+			decidedCell = fmt.Sprintf("%.1f%%", 100*d/c)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Labels[n-2], r.Labels[n-1], c, trueCell, errCell,
+			quantile(r.P50, r), quantile(r.P99, r), seconds(r.Sum/r.Count), decidedCell)
 	}
 	tw.Flush()
 	fmt.Fprintf(out, "%d scorer series, %.0f scorer calls", len(rows), total)
@@ -442,6 +452,15 @@ func printScorers(out io.Writer, o options, tr truth, fams otelcol.Families) err
 		}
 		fmt.Fprintf(out, "%s (%s): %.0f chains, true %s, p50 %s, p99 %s\n",
 			name, chainMetric, c.Count, trueCell, seconds(c.P50), seconds(c.P99))
+	}
+	if margins, err := fams.HistogramBy(marginMetric); err == nil && len(margins) > 0 {
+		var n, sum float64
+		for _, m := range margins {
+			n, sum = n+m.Count, sum+m.Sum
+		}
+		ties := countBy(fams, tiesMetric)[""]
+		fmt.Fprintf(out, "who decides (%s, %s): %.0f of %.0f chains tied at the top (%.1f%%), mean margin %.3f of the weights\n",
+			tiesMetric, marginMetric, ties, counted, 100*ties/max(counted, 1), sum/max(n, 1))
 	}
 	fmt.Fprintf(out, "eppsim: %.0f chains, %.0f sampled (th:%s: each stands for %g)\n", tr.chains, tr.sampled, tr.th, tr.adjusted)
 	if err := checkNoLoss(counted, tr); err != nil {

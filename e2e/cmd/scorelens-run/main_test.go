@@ -119,6 +119,20 @@ func exposition(t *testing.T, scorers []series, chains map[string]float64) otelc
 	for _, s := range scorers {
 		fmt.Fprintf(&b, "%s_total%s %g\n", callsMetric, labels(s.profile, typeL, s.scorer, nameL, s.scorer), s.calls)
 	}
+	// Decision counts for the series without a profile only (the others
+	// stand for a connector or an EPP without them): the queue scorer
+	// decided a quarter of its calls, the others none.
+	fmt.Fprintf(&b, "# TYPE %s_total counter\n", decisiveMetric)
+	for _, s := range scorers {
+		if s.profile != "" {
+			continue
+		}
+		d := 0.0
+		if s.scorer == "queue-scorer" {
+			d = s.calls / 4
+		}
+		fmt.Fprintf(&b, "%s_total%s %g\n", decisiveMetric, labels("", typeL, s.scorer, nameL, s.scorer), d)
+	}
 	fmt.Fprintf(&b, "# TYPE %s histogram\n", chainMetric)
 	for profile, n := range chains {
 		hist(chainMetric, profile, n)
@@ -179,8 +193,9 @@ func TestScorerTable(t *testing.T) {
 			chains:  map[string]float64{"": 400},
 			truth:   truth{chains: 410, sampled: 100, adjusted: 4, th: "c"},
 			want: []*regexp.Regexp{
-				regexp.MustCompile(`(?m)^TYPE +NAME +CALLS +TRUE +ERROR +P50`),
-				regexp.MustCompile(`(?m)^queue-scorer +queue-scorer +400 +410 +-2\.4% `),
+				regexp.MustCompile(`(?m)^TYPE +NAME +CALLS +TRUE +ERROR +P50 +P99 +MEAN +DECIDED$`),
+				regexp.MustCompile(`(?m)^queue-scorer +queue-scorer +400 +410 +-2\.4% .* 25\.0%$`),
+				regexp.MustCompile(`(?m)^kv-cache-utilization-scorer +kv-cache-utilization-scorer +400 .* 0\.0%$`),
 				regexp.MustCompile(`(?m)^whole chain \(\S+\): 400 chains, true 410 \(error -2\.4%\)`),
 				regexp.MustCompile(`(?m)^2 scorer series, 800 scorer calls; largest error against the truth 2\.4% \(2 series compared\)$`),
 			},
@@ -196,7 +211,7 @@ func TestScorerTable(t *testing.T) {
 				profiles: map[string][2]float64{"decode": {410, 100}, "prefill": {120, 30}}},
 			want: []*regexp.Regexp{
 				regexp.MustCompile(`(?m)^PROFILE +TYPE +NAME +CALLS +TRUE +ERROR`),
-				regexp.MustCompile(`(?m)^decode +queue-scorer +queue-scorer +400 +410 +-2\.4% `),
+				regexp.MustCompile(`(?m)^decode +queue-scorer +queue-scorer +400 +410 +-2\.4% .* -$`), // no decision counts
 				regexp.MustCompile(`(?m)^prefill +queue-scorer +queue-scorer +120 +120 +\+0\.0% `),
 				regexp.MustCompile(`(?m)^prefill +prefix-cache-scorer +prefix-cache-scorer +120 +120 `),
 				regexp.MustCompile(`(?m)^profile decode \(\S+\): 400 chains, true 410`),

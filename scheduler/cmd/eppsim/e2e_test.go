@@ -268,7 +268,7 @@ func TestConsoleTraceOfEveryRequest(t *testing.T) {
 // which the tree checks catch.)
 func assertSchemaSpans(t *testing.T, spans []*consoleSpan) {
 	t.Helper()
-	otelType := map[schema.Type]string{schema.TypeString: "STRING", schema.TypeInt: "INT64", schema.TypeFloat: "FLOAT64"}
+	otelType := map[schema.Type]string{schema.TypeString: "STRING", schema.TypeInt: "INT64", schema.TypeFloat: "FLOAT64", schema.TypeBool: "BOOL"}
 	for _, s := range spans {
 		kind := schema.Classify(s.Name)
 		if kind == schema.NotSchema {

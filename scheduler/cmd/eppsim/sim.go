@@ -293,7 +293,8 @@ func (s *simulation) run(ctx context.Context) {
 		}
 		// Poisson arrivals in simulated time, independent of the wall clock,
 		// so that a seed always yields the same run.
-		now += time.Duration(s.arrivals.ExpFloat64() * float64(s.meanGap))
+		// (faster during the workload's surges).
+		now += time.Duration(s.arrivals.ExpFloat64() * float64(s.meanGap) / s.gen.Intensity())
 		s.fleet.Advance(now)
 		s.step(ctx)
 	}

@@ -252,6 +252,9 @@ func Compare(upstream, ours Shape) (diffs, compared []string) {
 		for _, k := range sortedKeys(o.Keys) {
 			ut, ok := up.Keys[k]
 			switch {
+			case !ok && schema.Extension(kindOf(name), k) == o.Keys[k]:
+				// our documented extension (schema.Extension): upstream's
+				// spans never carry it.
 			case !ok:
 				diffs = append(diffs, fmt.Sprintf("%s: key %s, which upstream's lacks", name, k))
 			case ut != o.Keys[k]:
@@ -265,6 +268,15 @@ func Compare(upstream, ours Shape) (diffs, compared []string) {
 		}
 	}
 	return diffs, compared
+}
+
+// kindOf is the schema span kind of a shape's span name (scorer spans
+// are all under schema.ScorerSpanPrefix).
+func kindOf(name string) schema.SpanKind {
+	if name == schema.ScorerSpanPrefix {
+		return schema.Scorer
+	}
+	return schema.Classify(name)
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -61,8 +61,13 @@ func TestFixturesMatchUpstreamAttributes(t *testing.T) {
 			delete(bad[schema.SpanPickEndpoints].Keys, schema.AttrPickerCandidates)
 			delete(bad[schema.SpanPickEndpoints].Keys, schema.AttrPickerTopEndpoints) // omitted on purpose: no diff
 			bad[schema.ScorerSpanPrefix].Keys[schema.AttrScorerWeight] = schema.TypeInt
-			if diffs, _ := Compare(shape, bad); len(diffs) != 3 {
-				t.Errorf("altered shape: %d differences %v, want 3", len(diffs), diffs)
+			// our extensions pass with their own type only, on their own span
+			bad[schema.ScorerSpanPrefix].Keys[schema.AttrScorerDecisive] = schema.TypeBool
+			bad[schema.SpanScoring].Keys[schema.AttrScoringTied] = schema.TypeInt
+			bad[schema.SpanScoring].Keys[schema.AttrScoringMargin] = schema.TypeInt         // wrong type: a diff
+			bad[schema.SpanPickEndpoints].Keys[schema.AttrScorerDecisive] = schema.TypeBool // wrong span: a diff
+			if diffs, _ := Compare(shape, bad); len(diffs) != 5 {
+				t.Errorf("altered shape: %d differences %v, want 5", len(diffs), diffs)
 			}
 		})
 	}

@@ -1,7 +1,10 @@
 // Package workload generates the simulator's requests: tenants with long
 // system prompts and few-shot templates shared by all their requests,
-// multi-turn sessions whose prompts grow by one exchange per turn, and a mix
-// of base models and LoRA adapters.
+// multi-turn sessions whose prompts grow by one exchange per turn, a mix
+// of base models and LoRA adapters, and surges: now and then one tenant's
+// traffic bursts (a flash crowd), so that the endpoints holding its shared
+// prefix are the ones that fill up. Calm traffic is where prefix affinity
+// should decide the pick; a surge is where queue depth should override it.
 //
 // A Generator is deterministic: the same Config yields the same requests.
 package workload
@@ -81,6 +84,19 @@ type Config struct {
 	NewSessionProbability float64
 	// MaxHistoryWords ends a conversation whose history grew beyond it.
 	MaxHistoryWords int
+	// SurgeEvery is the period of the surges, in requests; 0: no surge.
+	// Each period is calm, then ends with a surge of SurgeLength requests
+	// (so a run shorter than SurgeEvery-SurgeLength has none).
+	SurgeEvery int
+	// SurgeLength is how many requests a surge lasts, below SurgeEvery.
+	SurgeLength int
+	// SurgeShare is the fraction of a surge's requests that come from its
+	// tenant, drawn at the surge's start with the tenants' popularity (so
+	// that surges leave each tenant's expected share, Traffic, as it is).
+	SurgeShare float64
+	// SurgeRate multiplies the arrival rate during a surge (Intensity), at
+	// least 1.
+	SurgeRate float64
 }
 
 // DefaultConfig is a workload over targets with realistic sizes.
@@ -92,6 +108,10 @@ func DefaultConfig(seed uint64, targets []Target) Config {
 		MaxSessionsPerTenant:  24,
 		NewSessionProbability: 0.3,
 		MaxHistoryWords:       2500,
+		SurgeEvery:            1000,
+		SurgeLength:           250,
+		SurgeShare:            0.7,
+		SurgeRate:             2,
 	}
 }
 
@@ -107,6 +127,14 @@ func (c *Config) validate() error {
 		return fmt.Errorf("workload: NewSessionProbability %v, want [0,1]", c.NewSessionProbability)
 	case c.MaxHistoryWords < 1:
 		return fmt.Errorf("workload: MaxHistoryWords %d, want at least 1", c.MaxHistoryWords)
+	case c.SurgeEvery < 0:
+		return fmt.Errorf("workload: SurgeEvery %d, want 0 (no surge) or a period", c.SurgeEvery)
+	case c.SurgeEvery > 0 && (c.SurgeLength < 1 || c.SurgeLength >= c.SurgeEvery):
+		return fmt.Errorf("workload: SurgeLength %d, want 1 to SurgeEvery-1 (%d)", c.SurgeLength, c.SurgeEvery-1)
+	case c.SurgeEvery > 0 && !(c.SurgeShare > 0 && c.SurgeShare <= 1):
+		return fmt.Errorf("workload: SurgeShare %v, want (0,1]", c.SurgeShare)
+	case c.SurgeEvery > 0 && !(c.SurgeRate >= 1 && !math.IsInf(c.SurgeRate, 1)):
+		return fmt.Errorf("workload: SurgeRate %v, want a finite factor of at least 1", c.SurgeRate)
 	}
 	return nil
 }
@@ -133,6 +161,9 @@ type Request struct {
 	Prompt string
 	// OutputTokens is how long the answer will be.
 	OutputTokens int
+	// Surge is true for a request sent during a surge (by its tenant or
+	// not).
+	Surge bool
 }
 
 type tenant struct {
@@ -155,6 +186,10 @@ type Generator struct {
 	r       *rand.Rand
 	tenants []*tenant
 	total   float64
+	// n counts the requests made; surge is the surging tenant, nil when
+	// calm.
+	n     int
+	surge *tenant
 }
 
 var tenantNames = []string{
@@ -203,9 +238,35 @@ func (g *Generator) preamble(t *tenant) string {
 	return b.String()
 }
 
+// inSurge tells whether request number n (from 0) is sent during a surge.
+func (g *Generator) inSurge(n int) bool {
+	return g.cfg.SurgeEvery > 0 && n%g.cfg.SurgeEvery >= g.cfg.SurgeEvery-g.cfg.SurgeLength
+}
+
+// Intensity is the factor by which the arrival rate of the next request
+// (the one Next returns next) is above the calm rate: SurgeRate during a
+// surge, 1 otherwise. A simulator divides its inter-arrival gap by it.
+func (g *Generator) Intensity() float64 {
+	if g.inSurge(g.n) {
+		return g.cfg.SurgeRate
+	}
+	return 1
+}
+
 // Next returns the next request.
 func (g *Generator) Next() Request {
 	t := g.pickTenant()
+	switch {
+	case !g.inSurge(g.n):
+		g.surge = nil
+	case g.surge == nil:
+		g.surge = g.pickTenant()
+	}
+	g.n++
+	inSurge := g.surge != nil
+	if inSurge && g.r.Float64() < g.cfg.SurgeShare {
+		t = g.surge
+	}
 	s, isNew, abandoned := g.pickSession(t)
 	var ended []string
 	if abandoned != "" {
@@ -243,11 +304,14 @@ func (g *Generator) Next() Request {
 		Ended:        ended,
 		Prompt:       prompt,
 		OutputTokens: out,
+		Surge:        inSurge,
 	}
 }
 
 // Traffic returns the expected fraction of requests for each base model,
-// from the tenants' popularity: what a fleet should be sized by.
+// from the tenants' popularity: what a fleet should be sized by. Surges do
+// not change it (their tenant is drawn with the same popularity), though
+// a surge moves the traffic of its moment.
 func (g *Generator) Traffic() map[string]float64 {
 	out := map[string]float64{}
 	for _, t := range g.tenants {

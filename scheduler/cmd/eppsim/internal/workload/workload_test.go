@@ -30,7 +30,7 @@ func commonPrefix(a, b string) int {
 func TestDeterministicForSeed(t *testing.T) {
 	a, b, c := newGen(t, 1), newGen(t, 1), newGen(t, 2)
 	differs := false
-	for i := range 200 {
+	for i := range 1200 { // a calm stretch and a surge
 		ra, rb, rc := a.Next(), b.Next(), c.Next()
 		if !reflect.DeepEqual(ra, rb) {
 			t.Fatalf("request %d differs for the same seed:\n%+v\n%+v", i, ra.ID, rb.ID)
@@ -158,8 +158,16 @@ func TestModelsAndPromptSizes(t *testing.T) {
 	}
 }
 
+// TestTrafficMatchesRequests: the popularity weights, without surges (a
+// surge's tenant is drawn with the same weights, so Traffic holds in
+// expectation, but 20 surges are too few draws for a 2% tolerance).
 func TestTrafficMatchesRequests(t *testing.T) {
-	g := newGen(t, 6)
+	cfg := DefaultConfig(6, Targets(Catalog()))
+	cfg.SurgeEvery = 0
+	g, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	traffic := g.Traffic()
 	var sum float64
 	for _, f := range traffic {
@@ -192,6 +200,12 @@ func TestConfigValidation(t *testing.T) {
 		{"probability above 1", func(c *Config) { c.NewSessionProbability = 1.5 }},
 		{"probability NaN", func(c *Config) { c.NewSessionProbability = math.NaN() }},
 		{"no history", func(c *Config) { c.MaxHistoryWords = 0 }},
+		{"negative surge period", func(c *Config) { c.SurgeEvery = -1 }},
+		{"surge as long as its period", func(c *Config) { c.SurgeLength = c.SurgeEvery }},
+		{"empty surge", func(c *Config) { c.SurgeLength = 0 }},
+		{"surge share 0", func(c *Config) { c.SurgeShare = 0 }},
+		{"surge slower than calm", func(c *Config) { c.SurgeRate = 0.5 }},
+		{"surge rate infinite", func(c *Config) { c.SurgeRate = math.Inf(1) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -201,5 +215,60 @@ func TestConfigValidation(t *testing.T) {
 				t.Error("New accepted an invalid config")
 			}
 		})
+	}
+}
+
+// TestSurges: each period is calm, then ends with SurgeLength requests sent
+// faster (Intensity) and mostly by one tenant, drawn anew for each surge.
+func TestSurges(t *testing.T) {
+	cfg := DefaultConfig(3, Targets(Catalog()))
+	g, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	calmLen := cfg.SurgeEvery - cfg.SurgeLength
+	surgeTenants := map[string]bool{}
+	for period := range 4 {
+		byTenant := map[string]int{}
+		for i := range cfg.SurgeEvery {
+			intensity := g.Intensity()
+			r := g.Next()
+			wantSurge := i >= calmLen
+			if r.Surge != wantSurge {
+				t.Fatalf("period %d request %d: Surge %v, want %v", period, i, r.Surge, wantSurge)
+			}
+			if want := map[bool]float64{false: 1, true: cfg.SurgeRate}[wantSurge]; intensity != want {
+				t.Fatalf("period %d request %d: Intensity %v, want %v", period, i, intensity, want)
+			}
+			if r.Surge {
+				byTenant[r.Tenant]++
+			}
+		}
+		top, topN := "", 0
+		for name, n := range byTenant {
+			if n > topN {
+				top, topN = name, n
+			}
+		}
+		// SurgeShare of the surge, plus the tenant's own calm share of the
+		// rest; 0.6 is more than three standard deviations below 0.7.
+		if share := float64(topN) / float64(cfg.SurgeLength); share < cfg.SurgeShare-0.1 {
+			t.Errorf("period %d: the surge's busiest tenant %s sent %.2f of it, want about %v or more", period, top, share, cfg.SurgeShare)
+		}
+		surgeTenants[top] = true
+	}
+	if len(surgeTenants) < 2 {
+		t.Errorf("four surges all from %v: the tenant must be drawn per surge", surgeTenants)
+	}
+
+	cfg.SurgeEvery = 0
+	g, err = New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3000 {
+		if g.Intensity() != 1 || g.Next().Surge {
+			t.Fatalf("request %d: a surge with SurgeEvery 0", i)
+		}
 	}
 }
