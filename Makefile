@@ -61,17 +61,21 @@ bench-scheduler:
 	cd scheduler && $(GO) test -run '^$$' -bench '^(BenchmarkScorerShape|BenchmarkPrefixCache64KiB)$$' -benchmem -count=1 ./plugins/scorer
 	cd scheduler && $(GO) test -run '^$$' -bench '^BenchmarkChainDecision$$' -benchmem -count=1 ./instrument
 
+# BENCH_COUNT repeats each benchmark; benchratio averages the repeats, which
+# steadies the ratios on a shared machine (make bench-connector BENCH_COUNT=4).
+BENCH_COUNT ?= 1
+
 # The raw rows go to out/ and stdout, then benchratio prints the ratio of
 # each impl to eppscoring, measured side by side in that one run.
 bench-processor:
 	@mkdir -p $(ROOT)/out
-	cd bench && $(GO) test -run '^$$' -bench '^BenchmarkProcessor' -benchmem -count=1 . > $(ROOT)/out/bench-processor.txt
+	cd bench && $(GO) test -run '^$$' -bench '^BenchmarkProcessor' -benchmem -count=$(BENCH_COUNT) . > $(ROOT)/out/bench-processor.txt
 	@cat $(ROOT)/out/bench-processor.txt
 	cd bench && $(GO) run ./cmd/benchratio < $(ROOT)/out/bench-processor.txt
 
 bench-connector:
 	@mkdir -p $(ROOT)/out
-	cd bench && $(GO) test -run '^$$' -bench '^BenchmarkConnector' -benchmem -count=1 . > $(ROOT)/out/bench-connector.txt
+	cd bench && $(GO) test -run '^$$' -bench '^BenchmarkConnector' -benchmem -count=$(BENCH_COUNT) . > $(ROOT)/out/bench-connector.txt
 	@cat $(ROOT)/out/bench-connector.txt
 	cd bench && $(GO) run ./cmd/benchratio < $(ROOT)/out/bench-connector.txt
 
