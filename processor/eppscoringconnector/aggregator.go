@@ -85,6 +85,11 @@ type aggregator struct {
 
 	// Per batch, reused: parents seen in the batch and observations that
 	// wait for the end of the batch to find them.
+	// parentList holds the batch's scoring spans in arrival order;
+	// batchParents is built from it at the end of the batch, and only
+	// when a child is still waiting for its parent then: in the common
+	// case every child joined its parent at once, and no map is touched.
+	parentList    []batchParent
 	batchParents  map[uint64]parentRef
 	batchProfiles map[uint64]profileRef
 	deferred      []obs
@@ -114,6 +119,12 @@ type parentRef struct {
 	model      string
 	profileKey uint64
 	batchOnly  bool // the chain looks for its profile in its own batch only
+}
+
+// batchParent is one scoring span of the batch, under its span key.
+type batchParent struct {
+	key uint64
+	ref parentRef
 }
 
 // profileRef is what a run_scheduler_profile span passes to its chain.
@@ -399,7 +410,7 @@ func (a *aggregator) joinParent(span ptrace.Span, model string, profileKey uint6
 	}
 	// Children elsewhere in the batch find their parent here at the end
 	// of the batch; children from earlier batches wait in the join store.
-	a.batchParents[key] = ref
+	a.parentList = append(a.parentList, batchParent{key: key, ref: ref})
 	if a.join.used > 0 {
 		a.resolvePending(key, arrival{kind: arrivedScoring, trace: ref.trace, model: model, profileKey: profileKey, batchOnly: batchOnly}, now)
 	}
@@ -622,6 +633,15 @@ func (a *aggregator) recordChain(o *obs, n uint64, method uint8, now int64) {
 // their parent); the others wait in the join store.
 func (a *aggregator) resolveDeferred(now int64) {
 	for i := range a.deferred {
+		if a.deferred[i].wait == waitScoring {
+			// Later spans win, as map assignments in arrival order.
+			for _, p := range a.parentList {
+				a.batchParents[p.key] = p.ref
+			}
+			break
+		}
+	}
+	for i := range a.deferred {
 		o := &a.deferred[i]
 		if o.wait == waitScoring {
 			p, ok := a.batchParents[o.parent]
@@ -663,9 +683,14 @@ func (a *aggregator) resolveDeferred(now int64) {
 	if cap(a.deferred) > maxRetainedBatch {
 		a.deferred = nil
 	}
+	clear(a.parentList) // drop references to the batch's strings
+	a.parentList = a.parentList[:0]
+	if cap(a.parentList) > maxRetainedBatch/4 {
+		a.parentList = nil
+	}
 	if len(a.batchParents) > maxRetainedBatch/4 {
 		a.batchParents = make(map[uint64]parentRef)
-	} else {
+	} else if len(a.batchParents) > 0 {
 		clear(a.batchParents)
 	}
 	if len(a.batchProfiles) > maxRetainedBatch/4 {
