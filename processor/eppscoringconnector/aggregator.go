@@ -335,15 +335,13 @@ func (a *aggregator) observeScoring(res *resourceEntry, span ptrace.Span, upstre
 		a.stats.invalidThreshold++
 	}
 	if profileKey == 0 {
-		// Waits for nothing: recorded from the stack, not counted in
-		// profileWaits.
-		o := obs{
-			res: res, family: familyScoring, wait: waitScoring, extrapolated: extrapolated,
-			model: model, duration: duration, weight: weight, candidates: candidates,
-			tied: tied, margin: margin, hasMargin: hasMargin,
-			trace: span.TraceID(), span: span.SpanID(), end: span.EndTimestamp(),
-		}
-		a.recordObs(&o, now)
+		// Waits for nothing: recorded at once, as recordObs would record
+		// it, without building an observation.
+		n := a.sampling.round(weight)
+		method := a.sampling.method(extrapolated)
+		s := a.chainSeriesFor(res, model, "", method, now)
+		a.recordChainValues(s, duration, candidates, tied, margin, hasMargin, n,
+			span.TraceID(), span.SpanID(), span.EndTimestamp(), now)
 		return
 	}
 	o := a.pushDeferred()
@@ -609,22 +607,29 @@ func (a *aggregator) recordScorer(o *obs, n uint64, method uint8, now int64) {
 
 func (a *aggregator) recordChain(o *obs, n uint64, method uint8, now int64) {
 	s := a.chainSeriesFor(o.res, o.model, o.profile, method, now)
+	a.recordChainValues(s, o.duration, o.candidates, o.tied, o.margin, o.hasMargin, n, o.trace, o.span, o.end, now)
+}
+
+// recordChainValues adds n observations of one chain to its series.
+func (a *aggregator) recordChainValues(s *chainSeries, duration float64, candidates, tied int64, margin float64, hasMargin bool,
+	n uint64, trace pcommon.TraceID, span pcommon.SpanID, end pcommon.Timestamp, now int64,
+) {
 	s.lastSeen, s.dirty = now, true
-	a.recordDuration(&s.duration, o.duration, n)
-	if o.candidates >= 0 {
-		s.candidates.record(candidateBounds, float64(o.candidates), n)
+	a.recordDuration(&s.duration, duration, n)
+	if candidates >= 0 {
+		s.candidates.record(candidateBounds, float64(candidates), n)
 	}
-	if o.tied >= 1 {
+	if tied >= 1 {
 		s.decided += n
-		if o.tied > 1 {
+		if tied > 1 {
 			s.ties += n
 		}
 	}
-	if o.hasMargin {
-		s.margin.record(marginBounds, o.margin, n)
+	if hasMargin {
+		s.margin.record(marginBounds, margin, n)
 	}
 	if a.exemplarMax > 0 {
-		s.exemplars.add(a.exemplarMax, exemplar{trace: o.trace, span: o.span, value: o.duration, ts: uint64(o.end)})
+		s.exemplars.add(a.exemplarMax, exemplar{trace: trace, span: span, value: duration, ts: uint64(end)})
 	}
 }
 
