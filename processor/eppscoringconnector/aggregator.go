@@ -432,6 +432,12 @@ func (a *aggregator) observeProfile(span ptrace.Span, register bool, now int64) 
 			a.stats.values[valueWrongType]++
 		}
 	}
+	if !register && a.profileWaits == 0 && a.join.used == 0 {
+		// Nothing waits for a profile, here or in the join store, and
+		// this scope's later chains look for none: the common case of a
+		// scope that nests no chains under its profiles.
+		return false
+	}
 	key, trace := spanKey(id), span.TraceID()
 	// The chain ended just before its profile span: it is the tail.
 	n := len(a.deferred)
