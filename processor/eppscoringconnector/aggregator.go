@@ -93,6 +93,10 @@ type aggregator struct {
 	batchParents  map[uint64]parentRef
 	batchProfiles map[uint64]profileRef
 	deferred      []obs
+	// deferredHigh is the most deferred slots used in this batch: slots
+	// past len(deferred) may hold stale observations, cleared once at the
+	// batch's end rather than each time the tail is joined.
+	deferredHigh int
 	// profileWaits counts observations waiting for a profile (deferred and
 	// held).
 	profileWaits int
@@ -262,13 +266,17 @@ func spanDuration(span ptrace.Span) (float64, bool) {
 }
 
 // pushDeferred returns a fresh slot at the end of the deferred
-// observations, reusing the buffer. Callers write every field they read.
+// observations, reusing the buffer. The slot may hold a stale
+// observation of this batch: callers write every field.
 func (a *aggregator) pushDeferred() *obs {
 	n := len(a.deferred)
 	if n == cap(a.deferred) {
 		a.deferred = append(a.deferred, obs{})
 	} else {
 		a.deferred = a.deferred[:n+1]
+	}
+	if n >= a.deferredHigh {
+		a.deferredHigh = n + 1
 	}
 	return &a.deferred[n]
 }
@@ -403,8 +411,7 @@ func (a *aggregator) joinParent(span ptrace.Span, model string, profileKey uint6
 		a.recordObs(o, now)
 	}
 	if profileKey == 0 {
-		clear(a.deferred[n:])
-		a.deferred = a.deferred[:n]
+		a.deferred = a.deferred[:n] // the slots are cleared at the batch's end
 	}
 	// Children elsewhere in the batch find their parent here at the end
 	// of the batch; children from earlier batches wait in the join store.
@@ -457,8 +464,7 @@ func (a *aggregator) observeProfile(span ptrace.Span, register bool, now int64) 
 		}
 		a.recordObs(o, now)
 	}
-	clear(a.deferred[n:])
-	a.deferred = a.deferred[:n]
+	a.deferred = a.deferred[:n] // the slots are cleared at the batch's end
 	if register || a.profileWaits > 0 {
 		a.batchProfiles[key] = profileRef{trace: trace, profile: profile}
 	}
@@ -474,12 +480,15 @@ func (a *aggregator) observeScorer(res *resourceEntry, span ptrace.Span, upstrea
 		a.stats.skipped[skipInvalidDuration]++
 		return
 	}
-	// Parse straight into a deferred slot, writing only the fields every
-	// path reads: copying or zeroing the whole observation costs more than
-	// parsing it.
+	// Parse straight into a deferred slot, writing each field once:
+	// copying or zeroing the whole observation costs more than parsing it.
+	// The fields a scorer leaves unset are written here, since the slot
+	// may hold an earlier observation of the batch.
 	o := a.pushDeferred()
 	o.res, o.duration, o.family, o.wait = res, duration, familyScorer, waitScoring
 	o.typ, o.name, o.hasMax, o.hasAvg, o.profile, o.decisive = "", "", false, false, "", -1
+	o.scoreMax, o.scoreAvg, o.candidates, o.tied, o.margin, o.hasMargin = 0, 0, 0, 0, 0, false
+	o.parent, o.batchOnly = 0, false
 	model, skip := a.parseScorer(span, o)
 	if skip >= 0 {
 		a.stats.skipped[skip]++
@@ -687,8 +696,8 @@ func (a *aggregator) resolveDeferred(now int64) {
 		}
 		a.hold(o, now)
 	}
-	clear(a.deferred) // drop references to the batch's strings
-	a.deferred = a.deferred[:0]
+	clear(a.deferred[:a.deferredHigh]) // drop references to the batch's strings
+	a.deferred, a.deferredHigh = a.deferred[:0], 0
 	// Keep the per-batch buffers for the next batch, unless one huge batch
 	// grew them: then let them go, so the heap is not held at its peak.
 	if cap(a.deferred) > maxRetainedBatch {
