@@ -85,9 +85,18 @@ type aggregator struct {
 
 	// Per batch, reused: parents seen in the batch and observations that
 	// wait for the end of the batch to find them.
+	// parentList holds the batch's scoring spans in arrival order;
+	// batchParents is built from it at the end of the batch, and only
+	// when a child is still waiting for its parent then: in the common
+	// case every child joined its parent at once, and no map is touched.
+	parentList    []batchParent
 	batchParents  map[uint64]parentRef
 	batchProfiles map[uint64]profileRef
 	deferred      []obs
+	// deferredHigh is the most deferred slots used in this batch: slots
+	// past len(deferred) may hold stale observations, cleared once at the
+	// batch's end rather than each time the tail is joined.
+	deferredHigh int
 	// profileWaits counts observations waiting for a profile (deferred and
 	// held).
 	profileWaits int
@@ -114,6 +123,12 @@ type parentRef struct {
 	model      string
 	profileKey uint64
 	batchOnly  bool // the chain looks for its profile in its own batch only
+}
+
+// batchParent is one scoring span of the batch, under its span key.
+type batchParent struct {
+	key uint64
+	ref parentRef
 }
 
 // profileRef is what a run_scheduler_profile span passes to its chain.
@@ -251,13 +266,17 @@ func spanDuration(span ptrace.Span) (float64, bool) {
 }
 
 // pushDeferred returns a fresh slot at the end of the deferred
-// observations, reusing the buffer. Callers write every field they read.
+// observations, reusing the buffer. The slot may hold a stale
+// observation of this batch: callers write every field.
 func (a *aggregator) pushDeferred() *obs {
 	n := len(a.deferred)
 	if n == cap(a.deferred) {
 		a.deferred = append(a.deferred, obs{})
 	} else {
 		a.deferred = a.deferred[:n+1]
+	}
+	if n >= a.deferredHigh {
+		a.deferredHigh = n + 1
 	}
 	return &a.deferred[n]
 }
@@ -324,15 +343,13 @@ func (a *aggregator) observeScoring(res *resourceEntry, span ptrace.Span, upstre
 		a.stats.invalidThreshold++
 	}
 	if profileKey == 0 {
-		// Waits for nothing: recorded from the stack, not counted in
-		// profileWaits.
-		o := obs{
-			res: res, family: familyScoring, wait: waitScoring, extrapolated: extrapolated,
-			model: model, duration: duration, weight: weight, candidates: candidates,
-			tied: tied, margin: margin, hasMargin: hasMargin,
-			trace: span.TraceID(), span: span.SpanID(), end: span.EndTimestamp(),
-		}
-		a.recordObs(&o, now)
+		// Waits for nothing: recorded at once, as recordObs would record
+		// it, without building an observation.
+		n := a.sampling.round(weight)
+		method := a.sampling.method(extrapolated)
+		s := a.chainSeriesFor(res, model, "", method, now)
+		a.recordChainValues(s, duration, candidates, tied, margin, hasMargin, n,
+			span.TraceID(), span.SpanID(), span.EndTimestamp(), now)
 		return
 	}
 	o := a.pushDeferred()
@@ -394,12 +411,11 @@ func (a *aggregator) joinParent(span ptrace.Span, model string, profileKey uint6
 		a.recordObs(o, now)
 	}
 	if profileKey == 0 {
-		clear(a.deferred[n:])
-		a.deferred = a.deferred[:n]
+		a.deferred = a.deferred[:n] // the slots are cleared at the batch's end
 	}
 	// Children elsewhere in the batch find their parent here at the end
 	// of the batch; children from earlier batches wait in the join store.
-	a.batchParents[key] = ref
+	a.parentList = append(a.parentList, batchParent{key: key, ref: ref})
 	if a.join.used > 0 {
 		a.resolvePending(key, arrival{kind: arrivedScoring, trace: ref.trace, model: model, profileKey: profileKey, batchOnly: batchOnly}, now)
 	}
@@ -423,6 +439,12 @@ func (a *aggregator) observeProfile(span ptrace.Span, register bool, now int64) 
 			a.stats.values[valueWrongType]++
 		}
 	}
+	if !register && a.profileWaits == 0 && a.join.used == 0 {
+		// Nothing waits for a profile, here or in the join store, and
+		// this scope's later chains look for none: the common case of a
+		// scope that nests no chains under its profiles.
+		return false
+	}
 	key, trace := spanKey(id), span.TraceID()
 	// The chain ended just before its profile span: it is the tail.
 	n := len(a.deferred)
@@ -442,8 +464,7 @@ func (a *aggregator) observeProfile(span ptrace.Span, register bool, now int64) 
 		}
 		a.recordObs(o, now)
 	}
-	clear(a.deferred[n:])
-	a.deferred = a.deferred[:n]
+	a.deferred = a.deferred[:n] // the slots are cleared at the batch's end
 	if register || a.profileWaits > 0 {
 		a.batchProfiles[key] = profileRef{trace: trace, profile: profile}
 	}
@@ -459,12 +480,15 @@ func (a *aggregator) observeScorer(res *resourceEntry, span ptrace.Span, upstrea
 		a.stats.skipped[skipInvalidDuration]++
 		return
 	}
-	// Parse straight into a deferred slot, writing only the fields every
-	// path reads: copying or zeroing the whole observation costs more than
-	// parsing it.
+	// Parse straight into a deferred slot, writing each field once:
+	// copying or zeroing the whole observation costs more than parsing it.
+	// The fields a scorer leaves unset are written here, since the slot
+	// may hold an earlier observation of the batch.
 	o := a.pushDeferred()
 	o.res, o.duration, o.family, o.wait = res, duration, familyScorer, waitScoring
 	o.typ, o.name, o.hasMax, o.hasAvg, o.profile, o.decisive = "", "", false, false, "", -1
+	o.scoreMax, o.scoreAvg, o.candidates, o.tied, o.margin, o.hasMargin = 0, 0, 0, 0, 0, false
+	o.parent, o.batchOnly = 0, false
 	model, skip := a.parseScorer(span, o)
 	if skip >= 0 {
 		a.stats.skipped[skip]++
@@ -598,22 +622,29 @@ func (a *aggregator) recordScorer(o *obs, n uint64, method uint8, now int64) {
 
 func (a *aggregator) recordChain(o *obs, n uint64, method uint8, now int64) {
 	s := a.chainSeriesFor(o.res, o.model, o.profile, method, now)
+	a.recordChainValues(s, o.duration, o.candidates, o.tied, o.margin, o.hasMargin, n, o.trace, o.span, o.end, now)
+}
+
+// recordChainValues adds n observations of one chain to its series.
+func (a *aggregator) recordChainValues(s *chainSeries, duration float64, candidates, tied int64, margin float64, hasMargin bool,
+	n uint64, trace pcommon.TraceID, span pcommon.SpanID, end pcommon.Timestamp, now int64,
+) {
 	s.lastSeen, s.dirty = now, true
-	a.recordDuration(&s.duration, o.duration, n)
-	if o.candidates >= 0 {
-		s.candidates.record(candidateBounds, float64(o.candidates), n)
+	a.recordDuration(&s.duration, duration, n)
+	if candidates >= 0 {
+		s.candidates.record(candidateBounds, float64(candidates), n)
 	}
-	if o.tied >= 1 {
+	if tied >= 1 {
 		s.decided += n
-		if o.tied > 1 {
+		if tied > 1 {
 			s.ties += n
 		}
 	}
-	if o.hasMargin {
-		s.margin.record(marginBounds, o.margin, n)
+	if hasMargin {
+		s.margin.record(marginBounds, margin, n)
 	}
 	if a.exemplarMax > 0 {
-		s.exemplars.add(a.exemplarMax, exemplar{trace: o.trace, span: o.span, value: o.duration, ts: uint64(o.end)})
+		s.exemplars.add(a.exemplarMax, exemplar{trace: trace, span: span, value: duration, ts: uint64(end)})
 	}
 }
 
@@ -621,6 +652,15 @@ func (a *aggregator) recordChain(o *obs, n uint64, method uint8, now int64) {
 // batch (the common case: children end, and are exported, just before
 // their parent); the others wait in the join store.
 func (a *aggregator) resolveDeferred(now int64) {
+	for i := range a.deferred {
+		if a.deferred[i].wait == waitScoring {
+			// Later spans win, as map assignments in arrival order.
+			for _, p := range a.parentList {
+				a.batchParents[p.key] = p.ref
+			}
+			break
+		}
+	}
 	for i := range a.deferred {
 		o := &a.deferred[i]
 		if o.wait == waitScoring {
@@ -656,16 +696,21 @@ func (a *aggregator) resolveDeferred(now int64) {
 		}
 		a.hold(o, now)
 	}
-	clear(a.deferred) // drop references to the batch's strings
-	a.deferred = a.deferred[:0]
+	clear(a.deferred[:a.deferredHigh]) // drop references to the batch's strings
+	a.deferred, a.deferredHigh = a.deferred[:0], 0
 	// Keep the per-batch buffers for the next batch, unless one huge batch
 	// grew them: then let them go, so the heap is not held at its peak.
 	if cap(a.deferred) > maxRetainedBatch {
 		a.deferred = nil
 	}
+	clear(a.parentList) // drop references to the batch's strings
+	a.parentList = a.parentList[:0]
+	if cap(a.parentList) > maxRetainedBatch/4 {
+		a.parentList = nil
+	}
 	if len(a.batchParents) > maxRetainedBatch/4 {
 		a.batchParents = make(map[uint64]parentRef)
-	} else {
+	} else if len(a.batchParents) > 0 {
 		clear(a.batchParents)
 	}
 	if len(a.batchProfiles) > maxRetainedBatch/4 {

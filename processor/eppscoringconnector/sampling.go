@@ -169,6 +169,9 @@ func (s *samplingState) method(extrapolated bool) uint8 {
 // rounding each observation keeps a series' counts, sums and bucket counts
 // consistent with one another.
 func (s *samplingState) round(w float64) uint64 {
+	if w == 1 { // unsampled spans: the common case, no conversion
+		return 1
+	}
 	n := uint64(w)
 	frac := w - float64(n)
 	if frac <= 0 {
