@@ -29,6 +29,8 @@ test: vet unit rules e2e
 
 vet:
 	@for m in $(MODULES); do echo "go vet ./$$m/..."; (cd $$m && $(GO) vet ./...); done
+	@# The image tests build only under their tag (make image-test): vet them here too.
+	cd e2e && $(GO) vet -tags image .
 	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 unit:

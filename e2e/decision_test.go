@@ -1,10 +1,7 @@
 package e2e
 
 import (
-	"bytes"
 	"fmt"
-	"os"
-	"os/exec"
 	"strconv"
 	"testing"
 	"time"
@@ -28,17 +25,7 @@ var (
 func TestDecisionThroughCollector(t *testing.T) {
 	const requests = 1000 // calm, then a surge from request 750
 	c := startCollector(t)
-	cmd := exec.Command(eppsimBinary(t), "-requests", strconv.Itoa(requests), "-endpoints", "20", "-rate", "0", "-seed", "7")
-	cmd.Env = append(os.Environ(),
-		"OTEL_TRACES_EXPORTER=otlp",
-		"OTEL_EXPORTER_OTLP_PROTOCOL=grpc",
-		"OTEL_EXPORTER_OTLP_ENDPOINT=http://"+c.grpc,
-	)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("eppsim: %v\n%s", err, stderr.String())
-	}
+	runEppsim(t, c.grpc, nil, "-requests", strconv.Itoa(requests), "-endpoints", "20", "-rate", "0", "-seed", "7")
 	var spans []span
 	eventually(t, 30*time.Second, "every accepted span exported to the file", func() (bool, string) {
 		accepted := counter(c.scrape(t, c.ownURL), "otelcol_receiver_accepted_spans", nil)

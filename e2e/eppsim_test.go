@@ -1,9 +1,6 @@
 package e2e
 
 import (
-	"bytes"
-	"os"
-	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
@@ -28,27 +25,15 @@ var ipv4 = regexp.MustCompile(`\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b`)
 // connector counts every scorer span exactly once.
 func TestEppsimTraffic(t *testing.T) {
 	c := startCollector(t)
-	sim := eppsimBinary(t)
-
-	cmd := exec.Command(sim, "-requests", strconv.Itoa(eppsimRequests), "-endpoints", "20", "-rate", "0", "-seed", "7")
-	cmd.Env = append(os.Environ(),
-		"OTEL_TRACES_EXPORTER=otlp",
-		"OTEL_EXPORTER_OTLP_PROTOCOL=grpc",
-		"OTEL_EXPORTER_OTLP_ENDPOINT=http://"+c.grpc,
-	)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("eppsim: %v\n%s", err, stderr.String())
-	}
+	summary := runEppsim(t, c.grpc, nil, "-requests", strconv.Itoa(eppsimRequests), "-endpoints", "20", "-rate", "0", "-seed", "7")
 	var fleet []string
-	for _, line := range strings.Split(stderr.String(), "\n") {
+	for _, line := range strings.Split(summary, "\n") {
 		if m := fleetLine.FindStringSubmatch(line); m != nil {
 			fleet = append(fleet, m[1], m[2])
 		}
 	}
 	if len(fleet) != 2*20 {
-		t.Fatalf("parsed %d fleet identities from eppsim's summary, want 40 (pod name and IP of 20 endpoints):\n%s", len(fleet), stderr.String())
+		t.Fatalf("parsed %d fleet identities from eppsim's summary, want 40 (pod name and IP of 20 endpoints):\n%s", len(fleet), summary)
 	}
 
 	// eppsim exits after its exporter flushed, so the receiver's count is

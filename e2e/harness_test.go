@@ -292,3 +292,23 @@ func (c *collector) waitScorerCounts(t *testing.T, want map[scorerKey]int) otelc
 	})
 	return fams
 }
+
+// runEppsim runs eppsim to its end, sending its spans over OTLP/gRPC to
+// grpc (host:port), with env added to the environment, and returns its
+// summary (stderr). The test fails when eppsim does: it exits 1 on any
+// span it could not deliver.
+func runEppsim(t *testing.T, grpc string, env []string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(eppsimBinary(t), args...)
+	cmd.Env = append(append(os.Environ(),
+		"OTEL_TRACES_EXPORTER=otlp",
+		"OTEL_EXPORTER_OTLP_PROTOCOL=grpc",
+		"OTEL_EXPORTER_OTLP_ENDPOINT=http://"+grpc,
+	), env...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("eppsim: %v\n%s", err, stderr.String())
+	}
+	return stderr.String()
+}

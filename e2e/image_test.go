@@ -37,13 +37,13 @@ const (
 	imageUser   = "10001:10001"
 )
 
-// image is the image under test and the CLI that runs it.
-type image struct {
+// testImage is the image under test and the CLI that runs it.
+type testImage struct {
 	ref, cli string
 	runFlags []string
 }
 
-func imageUnderTest(t *testing.T) image {
+func imageUnderTest(t *testing.T) testImage {
 	t.Helper()
 	ref := os.Getenv("SCORELENS_IMAGE")
 	if ref == "" {
@@ -53,11 +53,11 @@ func imageUnderTest(t *testing.T) image {
 	if cli == "" {
 		cli = "podman"
 	}
-	return image{ref: ref, cli: cli, runFlags: strings.Fields(os.Getenv("SCORELENS_CONTAINER_RUN_FLAGS"))}
+	return testImage{ref: ref, cli: cli, runFlags: strings.Fields(os.Getenv("SCORELENS_CONTAINER_RUN_FLAGS"))}
 }
 
 // run runs the container CLI and returns its stdout; stderr goes into the error.
-func (im image) run(ctx context.Context, args ...string) ([]byte, error) {
+func (im testImage) run(ctx context.Context, args ...string) ([]byte, error) {
 	cmd := exec.CommandContext(ctx, im.cli, args...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -67,7 +67,7 @@ func (im image) run(ctx context.Context, args ...string) ([]byte, error) {
 	return stdout.Bytes(), nil
 }
 
-func (im image) must(t *testing.T, args ...string) []byte {
+func (im testImage) must(t *testing.T, args ...string) []byte {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

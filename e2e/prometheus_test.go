@@ -1,13 +1,11 @@
 package e2e
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
 	"net/url"
 	"os"
-	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
@@ -73,18 +71,7 @@ func TestPrometheus(t *testing.T) {
 		return err == nil && len(s) > 0, fmt.Sprint(s, err)
 	})
 
-	sim := exec.Command(eppsimBinary(t), "-requests", "300", "-endpoints", "20", "-rate", "100", "-seed", "11")
-	sim.Env = append(os.Environ(),
-		"OTEL_SERVICE_NAME="+promEPPJob,
-		"OTEL_TRACES_EXPORTER=otlp",
-		"OTEL_EXPORTER_OTLP_PROTOCOL=grpc",
-		"OTEL_EXPORTER_OTLP_ENDPOINT=http://"+c.grpc,
-	)
-	var simOut bytes.Buffer
-	sim.Stdout, sim.Stderr = &simOut, &simOut
-	if err := sim.Run(); err != nil {
-		t.Fatalf("eppsim: %v\n%s", err, simOut.String())
-	}
+	runEppsim(t, c.grpc, []string{"OTEL_SERVICE_NAME=" + promEPPJob}, "-requests", "300", "-endpoints", "20", "-rate", "100", "-seed", "11")
 	postTraces(t, c.http, children)
 	postTraces(t, c.http, parents)
 

@@ -150,23 +150,11 @@ func TestScorelensRunPortInUse(t *testing.T) {
 // arrive must be exactly the chains eppsim says it sampled.
 func TestEppsimSampledTraffic(t *testing.T) {
 	c := startCollector(t)
-	sim := eppsimBinary(t)
-	cmd := exec.Command(sim, "-requests", "800", "-endpoints", "8", "-seed", "5")
-	cmd.Env = append(os.Environ(),
-		"OTEL_TRACES_EXPORTER=otlp",
-		"OTEL_EXPORTER_OTLP_PROTOCOL=grpc",
-		"OTEL_EXPORTER_OTLP_ENDPOINT=http://"+c.grpc,
-		"OTEL_TRACES_SAMPLER=parentbased_traceidratio",
-		"OTEL_TRACES_SAMPLER_ARG=0.25",
-	)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("eppsim: %v\n%s", err, stderr.String())
-	}
-	m := regexp.MustCompile(`(?m)^scoring chains: 800, sampled (\d+) `).FindStringSubmatch(stderr.String())
+	summary := runEppsim(t, c.grpc, []string{"OTEL_TRACES_SAMPLER=parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG=0.25"},
+		"-requests", "800", "-endpoints", "8", "-seed", "5")
+	m := regexp.MustCompile(`(?m)^scoring chains: 800, sampled (\d+) `).FindStringSubmatch(summary)
 	if m == nil {
-		t.Fatalf("eppsim's summary does not count 800 chains:\n%s", stderr.String())
+		t.Fatalf("eppsim's summary does not count 800 chains:\n%s", summary)
 	}
 	sampled, _ := strconv.Atoi(m[1])
 

@@ -129,14 +129,7 @@ func TestTwoTiers(t *testing.T) {
 	sim := eppsimBinary(t)
 	args := []string{"-requests", strconv.Itoa(tierRequests), "-endpoints", "20", "-rate", "0", "-seed", tierEppsimSeed}
 	want, sentSpans := eppsimConsoleScorers(t, sim, args)
-	cmd := exec.Command(sim, args...)
-	cmd.Env = append(os.Environ(), "OTEL_TRACES_EXPORTER=otlp", "OTEL_EXPORTER_OTLP_PROTOCOL=grpc",
-		"OTEL_EXPORTER_OTLP_ENDPOINT=http://"+front.otlp)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("eppsim: %v\n%s", err, stderr.String())
-	}
+	runEppsim(t, front.otlp, nil, args...)
 
 	// Nothing lost in the first tier: it accepted every span eppsim sent
 	// and the replicas together accepted every one of them.
