@@ -58,12 +58,26 @@ func fail(err error) {
 	os.Exit(1)
 }
 
-func (r *runner) start(ctx context.Context, sink *loadgen.Sink, env ...string) *loadgen.Collector {
-	c, err := loadgen.StartCollector(ctx, r.bin, r.config, r.dir, sink.Addr(), env...)
+// setup starts a sink (tracking span IDs when track is set), a collector
+// exporting to it with env added to its environment, and a sender to the
+// collector's OTLP/gRPC port. The caller stops all three.
+func (r *runner) setup(ctx context.Context, track bool, env ...string) (*loadgen.Sink, *loadgen.Collector, *loadgen.Sender) {
+	sink, err := loadgen.StartSink(track)
 	if err != nil {
 		fail(err)
 	}
-	return c
+	c, err := loadgen.StartCollector(ctx, r.bin, r.config, r.dir, sink.Addr(), env...)
+	if err != nil {
+		sink.Stop()
+		fail(err)
+	}
+	s, err := loadgen.Dial(c.GRPC)
+	if err != nil {
+		c.Stop()
+		sink.Stop()
+		fail(err)
+	}
+	return sink, c, s
 }
 
 // rates steps the rate up (doubling, then one bisection) and returns the
@@ -71,17 +85,9 @@ func (r *runner) start(ctx context.Context, sink *loadgen.Sink, env ...string) *
 // every accepted span was exported, with the exporter's queue drained
 // within two seconds of the step's end (the batch timeout is 200 ms).
 func (r *runner) rates(ctx context.Context, start, limit float64, step time.Duration) float64 {
-	sink, err := loadgen.StartSink(false)
-	if err != nil {
-		fail(err)
-	}
+	sink, c, s := r.setup(ctx, false)
 	defer sink.Stop()
-	c := r.start(ctx, sink)
 	defer c.Stop()
-	s, err := loadgen.Dial(c.GRPC)
-	if err != nil {
-		fail(err)
-	}
 	defer s.Close()
 
 	fmt.Println("1. Highest sustained rate with zero loss (memory_limiter 512 MiB, batch, OTLP export to a local sink)")
@@ -133,17 +139,9 @@ func (r *runner) rates(ctx context.Context, start, limit float64, step time.Dura
 // overload sends at ten times the sustained rate, with many requests in
 // flight, to a collector whose memory_limiter is set to limitMiB.
 func (r *runner) overload(ctx context.Context, rate float64, limitMiB int, step time.Duration) {
-	sink, err := loadgen.StartSink(false)
-	if err != nil {
-		fail(err)
-	}
+	sink, c, s := r.setup(ctx, false, fmt.Sprintf("SCORELENS_LOAD_LIMIT_MIB=%d", limitMiB), fmt.Sprintf("SCORELENS_LOAD_SPIKE_MIB=%d", limitMiB/4))
 	defer sink.Stop()
-	c := r.start(ctx, sink, fmt.Sprintf("SCORELENS_LOAD_LIMIT_MIB=%d", limitMiB), fmt.Sprintf("SCORELENS_LOAD_SPIKE_MIB=%d", limitMiB/4))
 	defer c.Stop()
-	s, err := loadgen.Dial(c.GRPC)
-	if err != nil {
-		fail(err)
-	}
 	defer s.Close()
 	var peak int64
 	done, exited := make(chan struct{}), make(chan struct{})
@@ -193,16 +191,8 @@ func (r *runner) overload(ctx context.Context, rate float64, limitMiB int, step 
 // kill sends at rate with retries, SIGKILLs the collector two seconds in
 // and restarts it a second later on the same ports.
 func (r *runner) kill(ctx context.Context, rate float64) {
-	sink, err := loadgen.StartSink(true)
-	if err != nil {
-		fail(err)
-	}
+	sink, c, s := r.setup(ctx, true)
 	defer sink.Stop()
-	c := r.start(ctx, sink)
-	s, err := loadgen.Dial(c.GRPC)
-	if err != nil {
-		fail(err)
-	}
 	defer s.Close()
 	l := &loadgen.Load{Sender: s, Rate: rate, Spans: int64(rate * 6), BatchTraces: 40, Workers: 4, Retry: true,
 		Timeout: 5 * time.Second, FirstID: r.nextID, KeepAcked: true}
@@ -235,17 +225,9 @@ func (r *runner) kill(ctx context.Context, rate float64) {
 // malformed sends each malformed request to both OTLP ports, then checks
 // the collector is up and good traffic still flows.
 func (r *runner) malformed(ctx context.Context) {
-	sink, err := loadgen.StartSink(false)
-	if err != nil {
-		fail(err)
-	}
+	sink, c, s := r.setup(ctx, false)
 	defer sink.Stop()
-	c := r.start(ctx, sink)
 	defer c.Stop()
-	s, err := loadgen.Dial(c.GRPC)
-	if err != nil {
-		fail(err)
-	}
 	defer s.Close()
 	cases, err := loadgen.MalformedRequests(s.Conn(), c.GRPC, c.HTTP)
 	if err != nil {
