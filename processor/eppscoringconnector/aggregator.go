@@ -1,7 +1,6 @@
 package eppscoringconnector
 
 import (
-	"math"
 	"strings"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -65,6 +64,7 @@ type stats struct {
 type aggregator struct {
 	temporality pmetric.AggregationTemporality
 	bounds      []float64 // explicit duration bounds, seconds
+	buckets     bucketer  // finds a duration's bucket among bounds
 	expoMax     int       // exponential max_size, 0 for explicit histograms
 	exemplarMax int       // 0 when exemplars are disabled
 	limit       int
@@ -82,6 +82,11 @@ type aggregator struct {
 	strs        map[string]string
 	scorerCache [seriesCacheSize]scorerCacheSlot
 	chainCache  [seriesCacheSize]chainCacheSlot
+	// lastChain is the chain series looked up last, and kidsGen the
+	// generation of every chain's kids (scorerSeriesOf); expiry resets
+	// both.
+	lastChain *chainSeries
+	kidsGen   uint32
 
 	// Per batch, reused: parents seen in the batch and observations that
 	// wait for the end of the batch to find them.
@@ -196,6 +201,7 @@ func newAggregator(cfg *Config) *aggregator {
 		join:          newJoinStore(cfg.ParentJoin.MaxPending, int64(cfg.ParentJoin.Timeout)),
 		sampling:      newSamplingState(cfg),
 	}
+	a.buckets = newBucketer(a.bounds)
 	if cfg.Exemplars.Enabled {
 		a.exemplarMax = cfg.Exemplars.MaxPerDataPoint
 	}
@@ -331,9 +337,9 @@ func (a *aggregator) observeScoring(res *resourceEntry, span ptrace.Span, upstre
 		a.stats.profileUnmatched[unmatchedNoParent]++
 	}
 	batchOnly := !upstream
-	// A parent with broken timestamps still hands its model down.
-	a.joinParent(span, model, profileKey, batchOnly, now)
 	if !ok {
+		// A parent with broken timestamps still hands its model down.
+		a.joinParent(span, model, profileKey, batchOnly, now)
 		a.stats.skipped[skipInvalidDuration]++
 		return
 	}
@@ -344,14 +350,18 @@ func (a *aggregator) observeScoring(res *resourceEntry, span ptrace.Span, upstre
 	}
 	if profileKey == 0 {
 		// Waits for nothing: recorded at once, as recordObs would record
-		// it, without building an observation.
-		n := a.sampling.round(weight)
+		// it, without building an observation. The series is looked up
+		// before the children join, so that they find theirs among its
+		// kids; the counts are rounded in arrival order all the same.
 		method := a.sampling.method(extrapolated)
 		s := a.chainSeriesFor(res, model, "", method, now)
+		a.joinParent(span, model, profileKey, batchOnly, now)
+		n := a.sampling.round(weight)
 		a.recordChainValues(s, duration, candidates, tied, margin, hasMargin, n,
 			span.TraceID(), span.SpanID(), span.EndTimestamp(), now)
 		return
 	}
+	a.joinParent(span, model, profileKey, batchOnly, now)
 	o := a.pushDeferred()
 	*o = obs{
 		res: res, family: familyScoring, wait: waitProfile, extrapolated: extrapolated,
@@ -431,6 +441,12 @@ func (a *aggregator) observeProfile(span ptrace.Span, register bool, now int64) 
 	if id.IsEmpty() {
 		return
 	}
+	if !register && a.profileWaits == 0 && a.join.used == 0 {
+		// Nothing waits for a profile, here or in the join store, and
+		// this scope's later chains look for none: the common case of a
+		// scope that nests no chains under its profiles.
+		return false
+	}
 	var profile string
 	if v, ok := span.Attributes().Get(schema.AttrProfileName); ok {
 		if v.Type() == pcommon.ValueTypeStr {
@@ -438,12 +454,6 @@ func (a *aggregator) observeProfile(span ptrace.Span, register bool, now int64) 
 		} else {
 			a.stats.values[valueWrongType]++
 		}
-	}
-	if !register && a.profileWaits == 0 && a.join.used == 0 {
-		// Nothing waits for a profile, here or in the join store, and
-		// this scope's later chains look for none: the common case of a
-		// scope that nests no chains under its profiles.
-		return false
 	}
 	key, trace := spanKey(id), span.TraceID()
 	// The chain ended just before its profile span: it is the tail.
@@ -525,24 +535,45 @@ func (a *aggregator) observeScorer(res *resourceEntry, span ptrace.Span, upstrea
 
 // parseScorer reads a scorer span's attributes into o. It returns the
 // model on the child, if any, and the reason to skip the span or -1.
+//
+// The keys are told apart by their last eight bytes before one full
+// comparison (scorerKeyTags): a switch on the key itself compares the key
+// with every case of its length, and the type and name keys share theirs,
+// as do the two score keys.
 func (a *aggregator) parseScorer(span ptrace.Span, o *obs) (model string, skip int) {
 	for k, v := range span.Attributes().All() {
-		switch k {
-		case schema.AttrScorerType:
+		if len(k) < 8 {
+			continue
+		}
+		switch tail8(k) {
+		case tagScorerType:
+			if k != schema.AttrScorerType {
+				continue
+			}
 			if v.Type() != pcommon.ValueTypeStr {
 				return "", skipWrongType
 			}
 			o.typ = v.Str()
-		case schema.AttrScorerName:
+		case tagScorerName:
+			if k != schema.AttrScorerName {
+				continue
+			}
 			if v.Type() != pcommon.ValueTypeStr {
 				return "", skipWrongType
 			}
 			o.name = v.Str()
-		case schema.AttrScoreMax:
-			o.scoreMax, o.hasMax = a.score(v)
-		case schema.AttrScoreAvg:
-			o.scoreAvg, o.hasAvg = a.score(v)
-		case schema.AttrScorerDecisive:
+		case tagScoreMax:
+			if k == schema.AttrScoreMax {
+				o.scoreMax, o.hasMax = a.score(v)
+			}
+		case tagScoreAvg:
+			if k == schema.AttrScoreAvg {
+				o.scoreAvg, o.hasAvg = a.score(v)
+			}
+		case tagScorerDecisive:
+			if k != schema.AttrScorerDecisive {
+				continue
+			}
 			if v.Type() != pcommon.ValueTypeBool {
 				a.stats.values[valueWrongType]++
 				continue
@@ -551,7 +582,10 @@ func (a *aggregator) parseScorer(span ptrace.Span, o *obs) (model string, skip i
 			if v.Bool() {
 				o.decisive = 1
 			}
-		case schema.AttrRequestModel:
+		case tagRequestModel:
+			if k != schema.AttrRequestModel {
+				continue
+			}
 			if v.Type() != pcommon.ValueTypeStr {
 				a.stats.values[valueWrongType]++
 				continue
@@ -569,18 +603,36 @@ func (a *aggregator) parseScorer(span ptrace.Span, o *obs) (model string, skip i
 	return model, -1
 }
 
+// The last eight bytes of each key a scorer span is read for
+// (TestScorerKeyTagsDistinct keeps them apart).
+var (
+	tagScorerType     = tail8(schema.AttrScorerType)
+	tagScorerName     = tail8(schema.AttrScorerName)
+	tagScoreMax       = tail8(schema.AttrScoreMax)
+	tagScoreAvg       = tail8(schema.AttrScoreAvg)
+	tagScorerDecisive = tail8(schema.AttrScorerDecisive)
+	tagRequestModel   = tail8(schema.AttrRequestModel)
+)
+
+// tail8 returns the last eight bytes of s (at least eight long) as one
+// word; the compiler makes it a single load.
+func tail8(s string) uint64 {
+	s = s[len(s)-8:]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
 // score reads a score attribute: a finite double.
 func (a *aggregator) score(v pcommon.Value) (float64, bool) {
 	if v.Type() != pcommon.ValueTypeDouble {
 		a.stats.values[valueWrongType]++
 		return 0, false
 	}
-	f := v.Double()
-	if math.IsNaN(f) || math.IsInf(f, 0) {
-		a.stats.values[valueNotFinite]++
-		return 0, false
+	if f := v.Double(); f-f == 0 { // NaN and ±Inf give NaN
+		return f, true
 	}
-	return f, true
+	a.stats.values[valueNotFinite]++
+	return 0, false
 }
 
 // recordObs adds an observation to its series, with its adjusted count
@@ -599,17 +651,17 @@ func (a *aggregator) recordObs(o *obs, now int64) {
 }
 
 func (a *aggregator) recordScorer(o *obs, n uint64, method uint8, now int64) {
-	s := a.scorerSeriesFor(o.res, o.typ, o.name, o.model, o.profile, method, now)
+	s := a.scorerSeriesOf(o, method, now)
 	s.lastSeen, s.dirty = now, true
 	a.recordDuration(&s.duration, o.duration, n)
 	if o.isError {
 		s.errors += n
 	}
 	if o.hasMax {
-		s.scoreMax.record(scoreBounds, o.scoreMax, n)
+		s.scoreMax.record(&scoreBuckets, o.scoreMax, n)
 	}
 	if o.hasAvg {
-		s.scoreAvg.record(scoreBounds, o.scoreAvg, n)
+		s.scoreAvg.record(&scoreBuckets, o.scoreAvg, n)
 	}
 	if o.decisive >= 0 {
 		s.decided += n
@@ -632,7 +684,7 @@ func (a *aggregator) recordChainValues(s *chainSeries, duration float64, candida
 	s.lastSeen, s.dirty = now, true
 	a.recordDuration(&s.duration, duration, n)
 	if candidates >= 0 {
-		s.candidates.record(candidateBounds, float64(candidates), n)
+		s.candidates.record(&candidateBuckets, float64(candidates), n)
 	}
 	if tied >= 1 {
 		s.decided += n
@@ -641,7 +693,7 @@ func (a *aggregator) recordChainValues(s *chainSeries, duration float64, candida
 		}
 	}
 	if hasMargin {
-		s.margin.record(marginBounds, margin, n)
+		s.margin.record(&marginBuckets, margin, n)
 	}
 	if a.exemplarMax > 0 {
 		s.exemplars.add(a.exemplarMax, exemplar{trace: trace, span: span, value: duration, ts: uint64(end)})

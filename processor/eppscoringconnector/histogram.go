@@ -15,37 +15,95 @@ var marginBounds = []float64{0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1}
 // of thousands of pods.
 var candidateBounds = []float64{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096}
 
+// Bucket finders of the fixed bounds.
+var (
+	scoreBuckets     = newBucketer(scoreBounds)
+	marginBuckets    = newBucketer(marginBounds)
+	candidateBuckets = newBucketer(candidateBounds)
+)
+
+// bucketer finds the explicit bucket of a value: the first bound >= v
+// (upper-inclusive buckets, as OTLP has them). A binary search over twenty
+// bounds mispredicts a branch or two per value; instead, the top sixteen
+// bits of a positive double (its exponent and four mantissa bits, which
+// grow with the value) index a table of where to start, and a short scan
+// finishes: each sixteenth of an octave holds a bound or two at most for
+// any bounds a config can set.
+type bucketer struct {
+	bounds []float64
+	kmin   uint64   // the table's first key: the least positive bound's
+	start  []uint16 // per key from kmin: the first bound >= the key's least value
+}
+
+// newBucketer builds the table for strictly increasing bounds. The
+// config's (whole nanoseconds up to 2^63, at most 256) keep it under
+// 1100 entries.
+func newBucketer(bounds []float64) bucketer {
+	b := bucketer{bounds: bounds}
+	lo, hi := -1, len(bounds)-1
+	for i, v := range bounds {
+		if v > 0 {
+			lo = i
+			break
+		}
+	}
+	if lo < 0 || hi < lo {
+		return b // no positive bound: every positive value is above them all
+	}
+	b.kmin = math.Float64bits(bounds[lo]) >> 48
+	kmax := math.Float64bits(bounds[hi]) >> 48
+	b.start = make([]uint16, kmax-b.kmin+1)
+	i := lo
+	for k := range b.start {
+		least := math.Float64frombits((b.kmin + uint64(k)) << 48)
+		for i < len(bounds) && bounds[i] < least {
+			i++
+		}
+		b.start[k] = uint16(i)
+	}
+	return b
+}
+
+// index returns the bucket of a finite v.
+func (b *bucketer) index(v float64) int {
+	i := 0
+	if bits := math.Float64bits(v); int64(bits) > 0 { // v > 0
+		key := bits >> 48
+		switch k := key - b.kmin; {
+		case k < uint64(len(b.start)):
+			i = int(b.start[k])
+		case key > b.kmin:
+			return len(b.bounds) // above the top bound's key
+		}
+		// Below the least positive bound's key: only bounds <= 0 are
+		// smaller than v, scanned from the first.
+	}
+	for i < len(b.bounds) && b.bounds[i] < v {
+		i++
+	}
+	return i
+}
+
 // explicitHist is an explicit-bucket histogram. Callers pass only finite
 // values, so no NaN can reach sum, min or max.
 type explicitHist struct {
 	counts   []uint64 // len(bounds)+1, allocated when the series is created
 	count    uint64
 	sum      float64
-	min, max float64
+	min, max float64 // ±Inf while empty: the first value sets both
 }
 
 func newExplicitHist(nBounds int) explicitHist {
-	return explicitHist{counts: make([]uint64, nBounds+1)}
+	return explicitHist{counts: make([]uint64, nBounds+1), min: math.Inf(1), max: math.Inf(-1)}
 }
 
 // record adds n observations of v (n > 1 for extrapolated counts).
-func (h *explicitHist) record(bounds []float64, v float64, n uint64) {
-	// Upper-inclusive buckets (OTLP): the first bound >= v. A hand-written
-	// binary search keeps the closure of sort.Search off the hot path.
-	lo, hi := 0, len(bounds)
-	for lo < hi {
-		m := int(uint(lo+hi) >> 1)
-		if bounds[m] < v {
-			lo = m + 1
-		} else {
-			hi = m
-		}
-	}
-	h.counts[lo] += n
-	if h.count == 0 || v < h.min {
+func (h *explicitHist) record(b *bucketer, v float64, n uint64) {
+	h.counts[b.index(v)] += n
+	if v < h.min {
 		h.min = v
 	}
-	if h.count == 0 || v > h.max {
+	if v > h.max {
 		h.max = v
 	}
 	h.count += n
@@ -54,7 +112,7 @@ func (h *explicitHist) record(bounds []float64, v float64, n uint64) {
 
 func (h *explicitHist) reset() {
 	clear(h.counts)
-	h.count, h.sum, h.min, h.max = 0, 0, 0, 0
+	h.count, h.sum, h.min, h.max = 0, 0, math.Inf(1), math.Inf(-1)
 }
 
 // expoMaxScale is where a fresh exponential histogram starts; it scales

@@ -1,8 +1,11 @@
 package eppscoringconnector
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
+	"sort"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -76,8 +79,9 @@ func TestExpoHistMatchesBruteForce(t *testing.T) {
 func TestExplicitHistUpperInclusive(t *testing.T) {
 	bounds := []float64{1, 2, 3}
 	h := newExplicitHist(len(bounds))
+	b := newBucketer(bounds)
 	for _, v := range []float64{-1, 0, 1, 1.5, 2, 3, 3.5} {
-		h.record(bounds, v, 1)
+		h.record(&b, v, 1)
 	}
 	assert.Equal(t, []uint64{3, 2, 1, 1}, h.counts)
 	assert.Equal(t, -1.0, h.min)
@@ -94,4 +98,77 @@ func TestExemplarRingKeepsNewest(t *testing.T) {
 	assert.ElementsMatch(t, []float64{4, 5}, got)
 	r.reset()
 	assert.Empty(t, r.buf)
+}
+
+// TestBucketerMatchesSearch checks the table-driven bucket finder against
+// a binary search (sort.SearchFloat64s: the first bound >= v) on every
+// bound set the connector uses and on random configured ones, at each
+// bound, one ulp either side, and at values across all magnitudes.
+func TestBucketerMatchesSearch(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 9))
+	sets := map[string][]float64{
+		"score":     scoreBounds,
+		"margin":    marginBounds,
+		"candidate": candidateBounds,
+		"default":   (&Config{}).bucketBounds(),
+		"small":     {1, 2, 3},
+		"one":       {0.5},
+		"none":      {},
+		"signed":    {-2, -1, 0, 0.5},
+		"extremes":  {1e-9, float64(math.MaxInt64) / 1e9},
+	}
+	for i := 0; i < 20; i++ { // as a config sets them: whole nanoseconds, increasing
+		n := 1 + r.IntN(maxExplicitBuckets)
+		ns := make([]int64, 0, n)
+		for len(ns) < n {
+			ns = append(ns, 1+r.Int64N(int64(1)<<(1+r.IntN(62))))
+		}
+		slices.Sort(ns)
+		ns = slices.Compact(ns)
+		set := make([]float64, len(ns))
+		for j, v := range ns {
+			set[j] = float64(v) / 1e9
+		}
+		sets[fmt.Sprintf("random%d", i)] = set
+	}
+	for name, bounds := range sets {
+		b := newBucketer(bounds)
+		assert.LessOrEqual(t, len(b.start), 1100, name)
+		values := []float64{0, math.Copysign(0, -1), -1, 5e-324, math.SmallestNonzeroFloat64 * 1e10, 1e-300, 1e300, math.MaxFloat64, -math.MaxFloat64}
+		for _, v := range bounds {
+			values = append(values, v, math.Nextafter(v, math.Inf(1)), math.Nextafter(v, math.Inf(-1)), v*1.03, v*0.97)
+		}
+		for i := 0; i < 2000; i++ {
+			values = append(values, math.Pow(10, r.Float64()*24-12), r.Float64())
+		}
+		for _, v := range values {
+			if got, want := b.index(v), sort.SearchFloat64s(bounds, v); got != want {
+				t.Fatalf("%s: index(%v) = %d, want %d", name, v, got, want)
+			}
+		}
+	}
+}
+
+func BenchmarkBucketer(b *testing.B) {
+	bounds := (&Config{}).bucketBounds()
+	bk := newBucketer(bounds)
+	r := rand.New(rand.NewPCG(1, 2))
+	values := make([]float64, 1024)
+	for i := range values {
+		values[i] = math.Pow(10, r.Float64()*6-7) // 100 ns to 1 s
+	}
+	b.Run("table", func(b *testing.B) {
+		var sink int
+		for i := 0; b.Loop(); i++ {
+			sink += bk.index(values[i&1023])
+		}
+		_ = sink
+	})
+	b.Run("search", func(b *testing.B) {
+		var sink int
+		for i := 0; b.Loop(); i++ {
+			sink += sort.SearchFloat64s(bounds, values[i&1023])
+		}
+		_ = sink
+	})
 }

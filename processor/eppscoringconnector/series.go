@@ -72,7 +72,17 @@ type chainSeries struct {
 	decided, ties uint64
 	margin        explicitHist
 	exemplars     exemplarRing
+	// kids are the scorer series this chain's scorers were recorded in:
+	// a scorer recorded with its chain finds its series here by type and
+	// name alone (see scorerSeriesOf). They hold while kidsGen equals the
+	// aggregator's, which expiry bumps.
+	kids    []*scorerSeries
+	kidsGen uint32
 }
+
+// maxKids bounds a chain series' kids: upstream's profiles run a handful
+// of scorers; chains with more look the rest up by key.
+const maxKids = 16
 
 func (h *durationHist) reset() {
 	h.explicit.reset()
@@ -91,7 +101,7 @@ func (a *aggregator) recordDuration(h *durationHist, v float64, n uint64) {
 	if a.expoMax > 0 {
 		h.expo.record(v, n)
 	} else {
-		h.explicit.record(a.bounds, v, n)
+		h.explicit.record(&a.buckets, v, n)
 	}
 }
 
@@ -277,8 +287,46 @@ func (a *aggregator) addScorer(key scorerKey, now int64) *scorerSeries {
 	return s
 }
 
-// chainSeriesFor is scorerSeriesFor for the scoring family.
+// scorerSeriesOf returns the series of a scorer observation. A scorer is
+// recorded with its chain (just before or after it): when the chain's
+// series, looked up last, has the observation's resource, model, profile
+// and method, the scorer's series is among its kids, found by type and
+// name without hashing the key. Anything else takes scorerSeriesFor.
+func (a *aggregator) scorerSeriesOf(o *obs, method uint8, now int64) *scorerSeries {
+	c := a.lastChain
+	if c == nil || c.key.res != o.res || c.key.method != method || c.key.model != o.model || c.key.profile != o.profile {
+		return a.scorerSeriesFor(o.res, o.typ, o.name, o.model, o.profile, method, now)
+	}
+	if c.kidsGen != a.kidsGen {
+		clear(c.kids)
+		c.kids, c.kidsGen = c.kids[:0], a.kidsGen
+	}
+	for _, s := range c.kids {
+		if s.key.name == o.name && s.key.typ == o.typ {
+			return s
+		}
+	}
+	s := a.scorerSeriesFor(o.res, o.typ, o.name, o.model, o.profile, method, now)
+	// Overflow series are never kids: each observation that lands there
+	// has to be counted as an overflow.
+	if !s.key.overflowing && len(c.kids) < maxKids {
+		c.kids = append(c.kids, s)
+	}
+	return s
+}
+
+// chainSeriesFor is scorerSeriesFor for the scoring family. It remembers
+// the series it returns for the chain's scorers (scorerSeriesOf).
 func (a *aggregator) chainSeriesFor(res *resourceEntry, model, profile string, method uint8, now int64) *chainSeries {
+	s := a.findChainSeries(res, model, profile, method, now)
+	a.lastChain = s
+	if s.key.overflowing {
+		a.lastChain = nil // its key does not say its scorers' series
+	}
+	return s
+}
+
+func (a *aggregator) findChainSeries(res *resourceEntry, model, profile string, method uint8, now int64) *chainSeries {
 	if res != a.overflowRes {
 		slot := &a.chainCache[quickHash(res.hash, method, "", "", model, profile)&(seriesCacheSize-1)]
 		if s := slot.s; s != nil && s.key.res == res && s.key.model == model && s.key.profile == profile && s.key.method == method {
@@ -321,6 +369,8 @@ func (a *aggregator) expire(now int64) {
 		// Series may go: forget the cached pointers (cheap, once per flush).
 		clear(a.scorerCache[:])
 		clear(a.chainCache[:])
+		a.lastChain = nil
+		a.kidsGen++
 	}
 	keep := a.resOrder[:0]
 	for _, r := range a.resOrder {

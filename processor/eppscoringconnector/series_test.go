@@ -170,3 +170,52 @@ func TestResourceHashTellsSwappedKeyAndValueApart(t *testing.T) {
 	}
 	assert.Equal(t, 2, h.flush(t).ResourceMetrics().Len())
 }
+
+// TestScorerExpiresUnderLiveChain: a scorer series that expired while its
+// chain's series lived on (the scorer left the chain for a while) must come
+// back as a new, emitted series, though the chain's kids once held the
+// dropped one.
+func TestScorerExpiresUnderLiveChain(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.SeriesExpiration = time.Minute })
+	withA := request{id: 40, model: "llama-3-8b", took: time.Millisecond, candidates: 4, scorers: []scorerSpec{
+		scorer("queue-scorer", "a", time.Microsecond, 0.5, 0.5),
+		scorer("kv-cache-utilization-scorer", "b", time.Microsecond, 0.5, 0.5),
+	}}
+	onlyB := withA
+	onlyB.scorers = withA.scorers[1:]
+	h.consume(t, batch(withA))
+	h.flush(t)
+	for i := byte(0); i < 2; i++ { // 40 s apart: a expires, the chain and b do not
+		h.clk.Advance(40 * time.Second)
+		onlyB.id = 41 + i
+		h.consume(t, batch(onlyB))
+		h.flush(t)
+	}
+	_, aLives := h.c.agg.scorers[scorerKey{res: h.c.agg.resOrder[0], typ: "queue-scorer", name: "a",
+		model: "llama-3-8b", method: methodCounted}]
+	require.False(t, aLives, "a's series must have expired for this test to mean anything")
+	require.Len(t, h.c.agg.chains, 1, "the chain's series must have lived on")
+
+	withA.id = 43
+	h.consume(t, batch(withA))
+	assert.Equal(t, map[string]int64{"a": 1, "b": 4}, callsBy(h.flush(t), schema.AttrScorerName))
+	assert.Len(t, h.c.agg.scorers, h.c.agg.nScorers)
+}
+
+// TestScorerOverflowUnderChain: with the scorer limit reached and the
+// chain's series below it, every observation past the limit is folded and
+// counted, in later batches too (overflow series are never a chain's kids).
+func TestScorerOverflowUnderChain(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.AggregationCardinalityLimit = 2 })
+	r := request{id: 50, model: "llama-3-8b", took: time.Millisecond, candidates: 4}
+	for _, name := range []string{"a", "b", "c", "d"} {
+		r.scorers = append(r.scorers, scorer("queue-scorer", name, time.Microsecond, 0.5, 0.5))
+	}
+	h.consume(t, batch(r))
+	r.id = 51
+	h.consume(t, batch(r))
+	md := h.flush(t)
+	assert.Equal(t, map[string]int64{"a": 2, "b": 2, "": 4}, callsBy(md, schema.AttrScorerName))
+	assert.EqualValues(t, 4, h.counter(t, "otelcol_connector_eppscoring_series_overflow", "family", "scorer"))
+	assert.Zero(t, h.counter(t, "otelcol_connector_eppscoring_series_overflow", "family", "scoring"))
+}

@@ -13,6 +13,11 @@ func TestClassify(t *testing.T) {
 		{ScorerSpanPrefix, NotSchema}, // a prefix with no type is not a scorer span
 		{"llm_d.epp.scorer", NotSchema},
 		{"llm_d.epp.scoring.x", NotSchema},
+		{"llm_d.epp.scorers", NotSchema},
+		{"llm_d.epp.scorer.x", Scorer},
+		{"llm_d.epp.scorinG", NotSchema},
+		{"llm_d.epp.scor", NotSchema},
+		{"xlm_d.epp.scoring", NotSchema},
 		{SpanPickEndpoints, NotSchema},
 		{"", NotSchema},
 	}
