@@ -16,7 +16,7 @@ export GOFLAGS ?= -buildvcs=false
 
 # rules, dashboards: deploy/prometheus and deploy/grafana (the operator's stack).
 .PHONY: rules dashboards
-.PHONY: all run test vet unit e2e fuzz fuzz-corpus bench bench-scheduler bench-processor bench-connector collector eppsim validate fmt clean
+.PHONY: all run test vet unit e2e fuzz fuzz-corpus bench bench-scheduler bench-processor bench-connector bench-connector-vs collector eppsim validate fmt clean
 
 all: test
 
@@ -80,6 +80,14 @@ bench-connector:
 	cd bench && $(GO) test -run '^$$' -bench '^BenchmarkConnector' -benchmem -count=$(BENCH_COUNT) . > $(ROOT)/out/bench-connector.txt
 	@cat $(ROOT)/out/bench-connector.txt
 	cd bench && $(GO) run ./cmd/benchratio < $(ROOT)/out/bench-connector.txt
+
+# The connector benchmark as this tree has it and as REV had it, the two
+# test binaries alternated BENCH_COUNT times in one run: our cost against our
+# own earlier cost, which contrib's run-to-run swings do not blur. The
+# default REV is the connector before sampling, profiles and decisions.
+REV ?= 4b3b5b6
+bench-connector-vs:
+	bash bench/scripts/vs-rev.sh $(REV) $(BENCH_COUNT)
 
 ## collector: build otelcol-dist/otelcol-dist with ocb (installed into .tools/bin).
 $(OCB):

@@ -235,12 +235,13 @@ func (a *aggregator) consume(td ptrace.Traces, now int64) {
 				name := span.Name()
 				kind := schema.Classify(name)
 				if kind == schema.NotSchema {
-					if name == schema.SpanRunSchedulerProfile {
-						// A scope whose profile span was a chain's parent
-						// nests its chains under profiles: learn it.
-						if a.observeProfile(span, upstream, now) && !upstream {
-							upstream = a.learnProfileScope(scope)
-						}
+					// A run_scheduler_profile span matters to chains of its
+					// scope, or to chains that wait for their profile; a
+					// scope whose profile span was a chain's parent nests
+					// its chains under profiles: learn it.
+					if (upstream || a.profileWaits > 0 || a.join.used > 0) && name == schema.SpanRunSchedulerProfile &&
+						a.observeProfile(span, upstream, now) && !upstream {
+						upstream = a.learnProfileScope(scope)
 					}
 					continue
 				}
@@ -435,17 +436,14 @@ func (a *aggregator) joinParent(span ptrace.Span, model string, profileKey uint6
 // chain (and its scorers) that wait for it, and reports whether a chain
 // was the tail of the batch. The span is kept for the end of the batch in
 // scopes whose chains wait for profiles (register), or while something
-// waits; other run_scheduler_profile spans cost no map insert.
+// waits; other run_scheduler_profile spans cost no map insert. consume
+// calls it only then: when nothing waits, here or in the join store, and
+// the scope's chains look for no profile (a scope that nests no chains
+// under its profiles), the span has nothing to give.
 func (a *aggregator) observeProfile(span ptrace.Span, register bool, now int64) (chainFound bool) {
 	id := span.SpanID()
 	if id.IsEmpty() {
 		return
-	}
-	if !register && a.profileWaits == 0 && a.join.used == 0 {
-		// Nothing waits for a profile, here or in the join store, and
-		// this scope's later chains look for none: the common case of a
-		// scope that nests no chains under its profiles.
-		return false
 	}
 	var profile string
 	if v, ok := span.Attributes().Get(schema.AttrProfileName); ok {
