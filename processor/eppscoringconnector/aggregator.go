@@ -229,19 +229,23 @@ func (a *aggregator) consume(td ptrace.Traces, now int64) {
 			if !upstream && len(a.profileScopes) > 0 {
 				_, upstream = a.profileScopes[scope]
 			}
+			// watch says whether a run_scheduler_profile span has
+			// anything to give here (see observeProfile): the chains of
+			// this scope wait for their profile, or something waits.
+			watch := upstream || a.profileWaits > 0 || a.join.used > 0
 			spans := ss.Spans()
 			for k := 0; k < spans.Len(); k++ {
 				span := spans.At(k)
 				name := span.Name()
 				kind := schema.Classify(name)
 				if kind == schema.NotSchema {
-					// A run_scheduler_profile span matters to chains of its
-					// scope, or to chains that wait for their profile; a
-					// scope whose profile span was a chain's parent nests
-					// its chains under profiles: learn it.
-					if (upstream || a.profileWaits > 0 || a.join.used > 0) && name == schema.SpanRunSchedulerProfile &&
-						a.observeProfile(span, upstream, now) && !upstream {
-						upstream = a.learnProfileScope(scope)
+					if watch && name == schema.SpanRunSchedulerProfile {
+						// A scope whose profile span was a chain's parent
+						// nests its chains under profiles: learn it.
+						if a.observeProfile(span, upstream, now) && !upstream {
+							upstream = a.learnProfileScope(scope)
+						}
+						watch = upstream || a.profileWaits > 0 || a.join.used > 0
 					}
 					continue
 				}
@@ -254,6 +258,7 @@ func (a *aggregator) consume(td ptrace.Traces, now int64) {
 				} else {
 					a.observeScorer(res, span, upstream, fallback, now)
 				}
+				watch = upstream || a.profileWaits > 0 || a.join.used > 0
 			}
 		}
 	}
