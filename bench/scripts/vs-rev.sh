@@ -27,7 +27,7 @@ out="$root/out/bench-vs-$short.txt"
 : >"$out"
 for i in $(seq "$count"); do
 	"$work/rev.test" -test.run '^$' -test.bench "$bench" -test.benchmem |
-		sed -E "/^Benchmark/ s/impl=([^/ -]+)/impl=\1@$short/" >>"$out"
+		sed -E "/^Benchmark/ s/impl=([^/[:space:]]*[^/[:space:]0-9-])(-[0-9]+)?([/[:space:]])/impl=\1@$short\2\3/" >>"$out"
 	"$work/head.test" -test.run '^$' -test.bench "$bench" -test.benchmem >>"$out"
 done
 grep '^Benchmark' "$out"

@@ -114,7 +114,7 @@ var byteClass = func() (t [256]uint8) {
 // shape counts the punctuation that decides which checks can match, so
 // that a plain word costs one pass. Glue is tracked beside it, not in it: a
 // struct of at most four fields stays in registers in the per-byte loop.
-type shape struct{ dots, colons, slashes, dashes int }
+type shape struct{ dots, colons, slashes, dashes int32 }
 
 func (sh *shape) add(class uint8) {
 	switch class {
@@ -175,13 +175,13 @@ func isShapedToken(t, key string, sh shape, glued bool) bool {
 		}
 	} else if isShapedAddress(t, key, sh) {
 		return true
-	} else if sh.colons == 0 && isPodName(t) && isPodContext(key) {
+	} else if sh.colons == 0 && sh.dashes+sh.dots > 0 && isPodName(t) && isPodContext(key) {
 		// Under a key that says it holds endpoints, any Kubernetes name is
 		// one, whatever made it ("decode-worker-a").
 		return true
 	}
 	if sh.colons > 0 || glued {
-		return hasGluedEndpoint(t, key, sh.colons)
+		return hasGluedEndpoint(t, key, int(sh.colons))
 	}
 	return false
 }

@@ -182,7 +182,8 @@ func isStatefulSetPod(t string) bool {
 // those are request ids and releases, not pods. Numbers as strings ("8",
 // "8000") start with a digit.
 func isPodName(t string) bool {
-	return isLetter(t[0]) && isK8sName(t) && strings.IndexAny(t, "-.") >= 0 && !isUUID(t) && !isVersion(t)
+	return isLetter(t[0]) && (strings.IndexByte(t, '-') >= 0 || strings.IndexByte(t, '.') >= 0) &&
+		isK8sName(t) && !isUUID(t) && !isVersion(t)
 }
 
 // isUUID accepts the 8-4-4-4-12 hex form.
