@@ -63,23 +63,29 @@ bench-scheduler:
 	cd scheduler && $(GO) test -run '^$$' -bench '^(BenchmarkScorerShape|BenchmarkPrefixCache64KiB)$$' -benchmem -count=1 ./plugins/scorer
 	cd scheduler && $(GO) test -run '^$$' -bench '^BenchmarkChainDecision$$' -benchmem -count=1 ./instrument
 
-# BENCH_COUNT repeats each benchmark; benchratio averages the repeats, which
-# steadies the ratios on a shared machine (make bench-connector BENCH_COUNT=4).
+# BENCH_COUNT rounds: the bench test binary runs every impl once per round,
+# so the impls take turns through the run and a busy minute on this shared
+# machine lands on all of them rather than on one impl's repeats (go test
+# -count would run one impl's repeats back to back). benchratio averages
+# the rounds (make bench-connector BENCH_COUNT=4).
 BENCH_COUNT ?= 1
 
-# The raw rows go to out/ and stdout, then benchratio prints the ratio of
-# each impl to eppscoring, measured side by side in that one run.
-bench-processor:
+# bench-rounds NAME PATTERN: the raw rows go to out/NAME.txt and stdout,
+# then benchratio prints the ratio of each impl to eppscoring.
+define bench-rounds
 	@mkdir -p $(ROOT)/out
-	cd bench && $(GO) test -run '^$$' -bench '^BenchmarkProcessor' -benchmem -count=$(BENCH_COUNT) . > $(ROOT)/out/bench-processor.txt
-	@cat $(ROOT)/out/bench-processor.txt
-	cd bench && $(GO) run ./cmd/benchratio < $(ROOT)/out/bench-processor.txt
+	cd bench && $(GO) test -c -o $(ROOT)/out/bench.test .
+	cd bench && for i in $$(seq $(BENCH_COUNT)); do $(ROOT)/out/bench.test -test.run '^$$' -test.bench '$(2)' -test.benchmem || exit 1; done > $(ROOT)/out/$(1).txt
+	@rm -f $(ROOT)/out/bench.test
+	@cat $(ROOT)/out/$(1).txt
+	cd bench && $(GO) run ./cmd/benchratio < $(ROOT)/out/$(1).txt
+endef
+
+bench-processor:
+	$(call bench-rounds,bench-processor,^BenchmarkProcessor)
 
 bench-connector:
-	@mkdir -p $(ROOT)/out
-	cd bench && $(GO) test -run '^$$' -bench '^BenchmarkConnector' -benchmem -count=$(BENCH_COUNT) . > $(ROOT)/out/bench-connector.txt
-	@cat $(ROOT)/out/bench-connector.txt
-	cd bench && $(GO) run ./cmd/benchratio < $(ROOT)/out/bench-connector.txt
+	$(call bench-rounds,bench-connector,^BenchmarkConnector)
 
 # The connector benchmark as this tree has it and as REV had it, the two
 # test binaries alternated BENCH_COUNT times in one run: our cost against our
