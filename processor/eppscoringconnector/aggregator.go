@@ -468,12 +468,24 @@ func (a *aggregator) observeProfile(span ptrace.Span, register bool, now int64) 
 		}
 		n--
 	}
-	for i := n; i < len(a.deferred); i++ {
+	// The chain ends the tail, after its scorers: its series is looked
+	// up first so that they find theirs among its kids.
+	last := len(a.deferred) - 1
+	var chain *chainSeries
+	if last >= n && a.deferred[last].family == familyScoring {
+		c := &a.deferred[last]
+		chain = a.chainSeriesFor(c.res, c.model, profile, a.sampling.method(c.extrapolated), now)
+	}
+	for i := n; i <= last; i++ {
 		o := &a.deferred[i]
 		o.profile = profile
 		if o.family == familyScoring {
 			a.stats.profileMatched++
 			chainFound = true
+			if i == last && chain != nil {
+				a.recordChainObs(o, chain, now)
+				continue
+			}
 		}
 		a.recordObs(o, now)
 	}
@@ -641,16 +653,28 @@ func (a *aggregator) score(v pcommon.Value) (float64, bool) {
 // recordObs adds an observation to its series, with its adjusted count
 // rounded once so that all of its counts agree.
 func (a *aggregator) recordObs(o *obs, now int64) {
+	if o.family == familyScoring {
+		a.recordChainObs(o, nil, now)
+		return
+	}
+	if o.wait == waitProfile {
+		a.profileWaits--
+	}
+	a.recordScorer(o, a.sampling.round(o.weight), a.sampling.method(o.extrapolated), now)
+}
+
+// recordChainObs is recordObs for a chain, into s when the caller looked
+// its series up already (nil: looked up here, once, so that an overflow
+// is counted once).
+func (a *aggregator) recordChainObs(o *obs, s *chainSeries, now int64) {
 	if o.wait == waitProfile {
 		a.profileWaits--
 	}
 	n := a.sampling.round(o.weight)
-	method := a.sampling.method(o.extrapolated)
-	if o.family == familyScoring {
-		a.recordChain(o, n, method, now)
-		return
+	if s == nil {
+		s = a.chainSeriesFor(o.res, o.model, o.profile, a.sampling.method(o.extrapolated), now)
 	}
-	a.recordScorer(o, n, method, now)
+	a.recordChainValues(s, o.duration, o.candidates, o.tied, o.margin, o.hasMargin, n, o.trace, o.span, o.end, now)
 }
 
 func (a *aggregator) recordScorer(o *obs, n uint64, method uint8, now int64) {
@@ -673,11 +697,6 @@ func (a *aggregator) recordScorer(o *obs, n uint64, method uint8, now int64) {
 	if a.exemplarMax > 0 {
 		s.exemplars.add(a.exemplarMax, exemplar{trace: o.trace, span: o.span, value: o.duration, ts: uint64(o.end)})
 	}
-}
-
-func (a *aggregator) recordChain(o *obs, n uint64, method uint8, now int64) {
-	s := a.chainSeriesFor(o.res, o.model, o.profile, method, now)
-	a.recordChainValues(s, o.duration, o.candidates, o.tied, o.margin, o.hasMargin, n, o.trace, o.span, o.end, now)
 }
 
 // recordChainValues adds n observations of one chain to its series.
