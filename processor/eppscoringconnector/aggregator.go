@@ -229,10 +229,7 @@ func (a *aggregator) consume(td ptrace.Traces, now int64) {
 			if !upstream && len(a.profileScopes) > 0 {
 				_, upstream = a.profileScopes[scope]
 			}
-			// watch says whether a run_scheduler_profile span has
-			// anything to give here (see observeProfile): the chains of
-			// this scope wait for their profile, or something waits.
-			watch := upstream || a.profileWaits > 0 || a.join.used > 0
+			watch := a.profilesWanted(upstream)
 			spans := ss.Spans()
 			for k := 0; k < spans.Len(); k++ {
 				span := spans.At(k)
@@ -245,7 +242,7 @@ func (a *aggregator) consume(td ptrace.Traces, now int64) {
 						if a.observeProfile(span, upstream, now) && !upstream {
 							upstream = a.learnProfileScope(scope)
 						}
-						watch = upstream || a.profileWaits > 0 || a.join.used > 0
+						watch = a.profilesWanted(upstream)
 					}
 					continue
 				}
@@ -258,12 +255,20 @@ func (a *aggregator) consume(td ptrace.Traces, now int64) {
 				} else {
 					a.observeScorer(res, span, upstream, fallback, now)
 				}
-				watch = upstream || a.profileWaits > 0 || a.join.used > 0
+				watch = a.profilesWanted(upstream)
 			}
 		}
 	}
 	a.resolveDeferred(now)
 	a.expirePending(now)
+}
+
+// profilesWanted says whether a run_scheduler_profile span has anything
+// to give (see observeProfile): the chains of an upstream scope wait for
+// their profile, or something waits. consume keeps it in a local, renewed
+// after each span that may change it, so other spans pay one test.
+func (a *aggregator) profilesWanted(upstream bool) bool {
+	return upstream || a.profileWaits > 0 || a.join.used > 0
 }
 
 // spanDuration returns the span's duration in seconds, or false when its
