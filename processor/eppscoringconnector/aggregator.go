@@ -359,20 +359,21 @@ func (a *aggregator) observeScoring(res *resourceEntry, span ptrace.Span, upstre
 	if invalid {
 		a.stats.invalidThreshold++
 	}
+	// A chain that waits for nothing is recorded at once, as recordObs
+	// would record it, without building an observation. Its series is
+	// looked up before the children join, so that they find theirs among
+	// its kids; the counts are rounded in arrival order all the same.
+	var chain *chainSeries
 	if profileKey == 0 {
-		// Waits for nothing: recorded at once, as recordObs would record
-		// it, without building an observation. The series is looked up
-		// before the children join, so that they find theirs among its
-		// kids; the counts are rounded in arrival order all the same.
-		method := a.sampling.method(extrapolated)
-		s := a.chainSeriesFor(res, model, "", method, now)
-		a.joinParent(span, model, profileKey, batchOnly, now)
+		chain = a.chainSeriesFor(res, model, "", a.sampling.method(extrapolated), now)
+	}
+	a.joinParent(span, model, profileKey, batchOnly, now)
+	if chain != nil {
 		n := a.sampling.round(weight)
-		a.recordChainValues(s, duration, candidates, tied, margin, hasMargin, n,
+		a.recordChainValues(chain, duration, candidates, tied, margin, hasMargin, n,
 			span.TraceID(), span.SpanID(), span.EndTimestamp(), now)
 		return
 	}
-	a.joinParent(span, model, profileKey, batchOnly, now)
 	o := a.pushDeferred()
 	*o = obs{
 		res: res, family: familyScoring, wait: waitProfile, extrapolated: extrapolated,

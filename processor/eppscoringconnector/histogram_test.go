@@ -10,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/scorelens/scorelens/scheduler/schema"
 )
 
 func TestMapToIndexBoundaries(t *testing.T) {
@@ -171,4 +173,27 @@ func BenchmarkBucketer(b *testing.B) {
 		}
 		_ = sink
 	})
+}
+
+// TestScorerKeyTagsDistinct: parseScorer tells the keys it reads apart by
+// their last eight bytes; two keys sharing them would make one shadow the
+// other (a renamed key in the schema package must keep them apart).
+func TestScorerKeyTagsDistinct(t *testing.T) {
+	keys := map[string]uint64{
+		schema.AttrScorerType:     tagScorerType,
+		schema.AttrScorerName:     tagScorerName,
+		schema.AttrScoreMax:       tagScoreMax,
+		schema.AttrScoreAvg:       tagScoreAvg,
+		schema.AttrScorerDecisive: tagScorerDecisive,
+		schema.AttrRequestModel:   tagRequestModel,
+	}
+	seen := map[uint64]string{}
+	for k, tag := range keys {
+		require.GreaterOrEqual(t, len(k), 8, k)
+		assert.Equal(t, tail8(k), tag, k)
+		if other, dup := seen[tag]; dup {
+			t.Errorf("%q and %q share their last eight bytes", k, other)
+		}
+		seen[tag] = k
+	}
 }

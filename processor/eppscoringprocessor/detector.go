@@ -175,7 +175,7 @@ func isShapedToken(t, key string, sh shape, glued bool) bool {
 		}
 	} else if isShapedAddress(t, key, sh) {
 		return true
-	} else if sh.colons == 0 && sh.dashes+sh.dots > 0 && key != "" && isPodName(t) && isPodContext(key) {
+	} else if sh.colons == 0 && key != "" && isPodName(t, sh) && isPodContext(key) {
 		// Under a key that says it holds endpoints, any Kubernetes name is
 		// one, whatever made it ("decode-worker-a").
 		return true

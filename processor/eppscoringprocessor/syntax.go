@@ -180,10 +180,10 @@ func isStatefulSetPod(t string) bool {
 // "endpoints" in "8/8 endpoints", is no syntax of a pod), starting with a
 // letter, that is neither a UUID nor a version ("v1.2.3", "v0.3.0-rc1"):
 // those are request ids and releases, not pods. Numbers as strings ("8",
-// "8000") start with a digit.
-func isPodName(t string) bool {
-	return isLetter(t[0]) && (strings.IndexByte(t, '-') >= 0 || strings.IndexByte(t, '.') >= 0) &&
-		isK8sName(t) && !isUUID(t) && !isVersion(t)
+// "8000") start with a digit. sh is t's shape, which has counted its
+// dashes and dots already.
+func isPodName(t string, sh shape) bool {
+	return sh.dashes+sh.dots > 0 && isLetter(t[0]) && isK8sName(t) && !isUUID(t) && !isVersion(t)
 }
 
 // isUUID accepts the 8-4-4-4-12 hex form.
